@@ -1,0 +1,5 @@
+"""The command line: a thin click shell over ``reconciler.app``."""
+
+from reconciler.cli.main import main
+
+__all__ = ["main"]
