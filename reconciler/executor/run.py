@@ -1,0 +1,271 @@
+"""Apply a plan: the journal protocol for paid calls, then waiting and downloading.
+
+For every paid change (DESIGN §6): commit an intent row, POST the create, commit the task
+id at once. The client's failure class decides what is recorded: *not created* ->
+rejected, *retryable* -> retried with a bound, then rejected, *outcome unknown* ->
+uncertain, never resent here. State writes run on one writer thread so the event loop
+never blocks on a commit, and a commit that has started finishes even when the coroutine
+that asked for it is cancelled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import ParamSpec, Protocol, TypeVar
+
+from pydantic import JsonValue
+
+from reconciler.api import SeedanceClient
+from reconciler.api.retry import RetryPolicy, retry_call
+from reconciler.errors import ApiError, ApiOutcomeUnknown, ReconcilerError
+from reconciler.executor.events import Event, EventKind, Observer, ignore
+from reconciler.executor.waiting import TaskWatch, Waiter
+from reconciler.model import SINGLE_MEDIA_FIELDS
+from reconciler.plan import Action, Change, Plan
+from reconciler.store import StateStore
+
+log = logging.getLogger(__name__)
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+class StopSignal(Protocol):
+    def is_set(self) -> bool: ...
+
+
+@dataclass(frozen=True)
+class ApplyOptions:
+    parallelism: int = 4
+    wait: bool = True
+    output_dir: Path = Path("out")
+    project_root: Path = Path()
+    poll_interval: float = 10.0
+    wait_timeout: float = 3600.0
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+
+
+@dataclass
+class ApplyResult:
+    created: list[str] = field(default_factory=list)
+    rejected: dict[str, str] = field(default_factory=dict)
+    uncertain: dict[str, str] = field(default_factory=dict)
+    failed: dict[str, str] = field(default_factory=dict)
+    completed: list[str] = field(default_factory=list)
+    downloaded: dict[str, str] = field(default_factory=dict)
+    pending: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    bookkeeping: list[str] = field(default_factory=list)
+    blocked: list[str] = field(default_factory=list)
+    interrupted: bool = False
+
+    @property
+    def exit_code(self) -> int:
+        if self.interrupted:
+            return 130
+        bad = self.rejected or self.uncertain or self.failed or self.blocked or self.skipped
+        return 1 if bad else 0
+
+
+class StoreWriter:
+    """Runs state writes one at a time on a dedicated thread."""
+
+    def __init__(self) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="state-writer")
+
+    async def __call__(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        loop = asyncio.get_running_loop()
+        future = loop.run_in_executor(self._pool, lambda: fn(*args, **kwargs))
+        # A commit that started must finish and be awaited even if we are cancelled.
+        return await asyncio.shield(future)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+
+
+class Executor:
+    """Carries out one plan. Collaborators come in; nothing is global."""
+
+    def __init__(
+        self,
+        store: StateStore,
+        client: SeedanceClient,
+        options: ApplyOptions,
+        *,
+        run_id: int,
+        observer: Observer = ignore,
+        stop: StopSignal | None = None,
+    ) -> None:
+        self.store = store
+        self.client = client
+        self.options = options
+        self.run_id = run_id
+        self.observer = observer
+        self.stop = stop or asyncio.Event()
+        self.writer = StoreWriter()
+
+    async def apply(self, plan: Plan) -> ApplyResult:
+        result = ApplyResult()
+        for change in plan.changes:
+            if change.action.paid:
+                _check_resolvable(change)
+        try:
+            await self._bookkeeping(plan, result)
+            watches = await self._creates(plan, result)
+            watches += [
+                TaskWatch(c.address, c.task_id, downloading=c.action is Action.DOWNLOAD)
+                for c in plan.changes
+                if c.action in (Action.WAIT, Action.DOWNLOAD) and c.task_id
+            ]
+            result.blocked = [
+                c.address for c in plan.changes if c.action in (Action.BLOCKED, Action.UNCERTAIN)
+            ]
+            await self._follow(watches, result)
+        finally:
+            self.writer.close()
+        result.interrupted = self.stop.is_set()
+        return result
+
+    async def refresh(self, watches: list[TaskWatch]) -> ApplyResult:
+        result = ApplyResult()
+        try:
+            await self._follow(watches, result, force_wait=True)
+        finally:
+            self.writer.close()
+        result.interrupted = self.stop.is_set()
+        return result
+
+    async def _bookkeeping(self, plan: Plan, result: ApplyResult) -> None:
+        """The free changes: they only touch the state."""
+        for change in plan.changes:
+            if change.action is Action.FORGET:
+                await self.writer(self.store.forget, change.address)
+            elif change.action is Action.MOVE and change.prior_address:
+                await self.writer(self.store.move, change.prior_address, change.address)
+            elif change.action is Action.UPDATE:
+                await self.writer(
+                    self.store.update_meta,
+                    change.address,
+                    description=change.description,
+                    labels=change.labels,
+                )
+            else:
+                continue
+            result.bookkeeping.append(change.address)
+            self.observer(Event(EventKind.STATE, change.address, change.action.value))
+
+    async def _creates(self, plan: Plan, result: ApplyResult) -> list[TaskWatch]:
+        paid = [change for change in plan.changes if change.action.paid]
+        gate = asyncio.Semaphore(max(1, self.options.parallelism))
+        watches: list[TaskWatch] = []
+
+        async def one(change: Change) -> None:
+            async with gate:
+                if self.stop.is_set():
+                    result.skipped.append(change.address)
+                    self.observer(Event(EventKind.SKIPPED, change.address, "interrupted"))
+                    return
+                task_id = await self._create(change, result)
+                if task_id is not None:
+                    watches.append(TaskWatch(change.address, task_id))
+
+        await asyncio.gather(*(one(change) for change in paid))
+        return watches
+
+    async def _create(self, change: Change, result: ApplyResult) -> str | None:
+        body = request_body(change)
+        fingerprint = change.fingerprint or ""
+        op_id = await self.writer(
+            self.store.record_intent,
+            self.run_id,
+            address=change.address,
+            fingerprint=fingerprint,
+            spec=change.spec or {},
+            description=change.description,
+            labels=change.labels,
+            request=body,
+        )
+        self.observer(Event(EventKind.CREATE_SENT, change.address))
+
+        def on_retry(error: ApiError, delay: float) -> None:
+            self.observer(Event(EventKind.RETRYING, change.address, f"{error}; in {delay:.1f}s"))
+
+        try:
+            created = await retry_call(
+                lambda: self.client.create_video(body, fingerprint=fingerprint),
+                policy=self.options.retry,
+                on_retry=on_retry,
+            )
+        except ApiOutcomeUnknown as error:
+            await self.writer(self.store.record_uncertain, op_id, message=error.message)
+            result.uncertain[change.address] = error.message
+            self.observer(Event(EventKind.UNCERTAIN, change.address, error.message))
+            return None
+        except ApiError as error:
+            await self.writer(self.store.record_rejected, op_id, message=error.message)
+            result.rejected[change.address] = error.message
+            self.observer(Event(EventKind.CREATE_FAILED, change.address, error.message))
+            return None
+        await self.writer(
+            self.store.record_created,
+            op_id,
+            task_id=created.task_id,
+            status=created.status,
+            cost=created.cost,
+        )
+        result.created.append(change.address)
+        self.observer(Event(EventKind.CREATED, change.address, created.task_id))
+        return created.task_id
+
+    async def _follow(
+        self, watches: list[TaskWatch], result: ApplyResult, *, force_wait: bool = False
+    ) -> None:
+        if not watches:
+            return
+        if not (self.options.wait or force_wait):
+            result.pending.extend(w.address for w in watches if not w.downloading)
+            downloads = [w for w in watches if w.downloading]
+            if not downloads:
+                return
+            watches = downloads
+        waiter = Waiter(
+            self.client,
+            self.store,
+            self.writer,
+            output_dir=self.options.output_dir,
+            project_root=self.options.project_root,
+            poll_interval=self.options.poll_interval,
+            timeout=self.options.wait_timeout,
+            retry=self.options.retry,
+            observer=self.observer,
+            stop=self.stop,
+        )
+        outcome = await waiter.run(watches)
+        result.completed.extend(outcome.completed)
+        result.failed.update(outcome.failed)
+        result.downloaded.update(outcome.downloaded)
+        result.pending.extend(outcome.pending)
+
+
+def request_body(change: Change) -> dict[str, JsonValue]:
+    """The create body for a paid change: its spec, media references passed as written."""
+    return dict(change.spec or {})
+
+
+def _check_resolvable(change: Change) -> None:
+    for key, value in (change.spec or {}).items():
+        refs = [value] if key in SINGLE_MEDIA_FIELDS else value
+        if not isinstance(refs, list):
+            continue
+        for ref in refs:
+            if isinstance(ref, str) and ref.startswith("asset."):
+                raise ReconcilerError(
+                    f"{change.address} uses {ref}: named assets need the asset pipeline "
+                    "(upload and audit), which this version cannot run yet",
+                    hint="reference the media by a public https:// URL or asset://ID for now",
+                )

@@ -1,0 +1,343 @@
+"""The planner: a pure function from (desired, snapshot, options) to a ``Plan``.
+
+No I/O, no clock, no environment: ``now`` and the set of downloaded files that still
+exist are passed in. Same inputs, same plan, byte for byte.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from pydantic import JsonValue
+
+from reconciler.errors import BudgetExceeded
+from reconciler.model import BillingMode, Desired, DesiredVideo, Price
+from reconciler.plan import (
+    Action,
+    Change,
+    Cost,
+    CostSummary,
+    FieldDiff,
+    Plan,
+    Reason,
+    pricing_digest,
+)
+from reconciler.stateview import Snapshot, VideoRecord, VideoStatus
+
+_UNCERTAIN_HINT = (
+    "resolve it with `reconciler state adopt {address} TASK_ID` if the task exists, "
+    "or `reconciler apply --retry-uncertain {address}` to send it again"
+)
+
+
+@dataclass(frozen=True)
+class PlanOptions:
+    """What narrows or forces a plan, and the facts it needs from outside."""
+
+    now: datetime
+    targets: tuple[str, ...] = ()
+    excludes: tuple[str, ...] = ()
+    replace: tuple[str, ...] = ()
+    retry_uncertain: tuple[str, ...] = ()
+    max_attempts: int = 3
+    pricing: Mapping[str, Price] = field(default_factory=dict)
+    currency: str = "JimiCoin"
+    downloaded: frozenset[str] = frozenset()  # addresses whose recorded file exists
+
+
+def build_plan(desired: Desired, snapshot: Snapshot, options: PlanOptions) -> Plan:
+    """Compare what the specs ask for with what the state holds."""
+    records = {record.address: record for record in snapshot.videos}
+    wanted = desired.video_map()
+    moves = _find_moves(desired.videos, records)
+    moved_from = {record.address for record in moves.values()}
+
+    changes: list[Change] = []
+    for address, video in wanted.items():
+        if address in moves:
+            changes.append(_move(video, moves[address]))
+            continue
+        change = _change_for(video, records.get(address), options)
+        if change is not None:
+            changes.append(change)
+    for address, record in records.items():
+        if address not in wanted and address not in moved_from:
+            changes.append(_gone(record))
+
+    selected = sorted(
+        (c for c in changes if _selected(c.address, options)),
+        key=lambda c: (c.address, c.action),
+    )
+    return Plan(
+        lineage=snapshot.lineage,
+        serial=snapshot.serial,
+        specs_digest=desired.specs_digest,
+        pricing_digest=pricing_digest(options.pricing, options.currency),
+        changes=tuple(selected),
+        summary=_summary(selected),
+        cost=_cost_summary(selected, options.currency),
+    )
+
+
+def _change_for(
+    video: DesiredVideo, record: VideoRecord | None, options: PlanOptions
+) -> Change | None:
+    if record is None:
+        return _paid(video, options, Action.CREATE, Reason.NEW, "not in the state yet")
+    if record.status in (VideoStatus.CREATING, VideoStatus.UNCERTAIN):
+        if video.address in options.retry_uncertain:
+            return _paid(
+                video,
+                options,
+                Action.RETRY,
+                Reason.RETRY_UNCERTAIN,
+                "sending again as asked: the earlier create's outcome is unknown",
+                record,
+            )
+        return _uncertain(record)
+    if video.address in options.replace:
+        return _paid(video, options, Action.REPLACE, Reason.FORCED, "replace was asked", record)
+    if record.fingerprint != video.fingerprint:
+        return _paid(
+            video,
+            options,
+            Action.REPLACE,
+            Reason.FINGERPRINT_CHANGED,
+            "the generative fields changed",
+            record,
+            diffs=_diffs(record.spec, video.spec_view()),
+        )
+    if record.status in (VideoStatus.FAILED, VideoStatus.REJECTED):
+        return _retry_or_block(video, record, options)
+    if record.status.in_flight:
+        return _follow(video, record, Action.WAIT, Reason.TASK_RUNNING, "the task is running")
+    if record.status is VideoStatus.COMPLETED and video.address not in options.downloaded:
+        expires = record.result_expires_at
+        if record.result_url and (expires is None or expires > options.now):
+            return _follow(
+                video,
+                record,
+                Action.DOWNLOAD,
+                Reason.RESULT_NOT_DOWNLOADED,
+                "the video is ready and not downloaded",
+            )
+        return _follow(
+            video,
+            record,
+            Action.BLOCKED,
+            Reason.RESULT_EXPIRED,
+            "the result URL expired before the video was downloaded; "
+            f"`--replace {video.address}` generates it again (and is paid again)",
+        )
+    if (video.description, video.labels) != (record.description, record.labels):
+        return _follow(
+            video, record, Action.UPDATE, Reason.METADATA_CHANGED, "description or labels changed"
+        )
+    return None
+
+
+def _retry_or_block(video: DesiredVideo, record: VideoRecord, options: PlanOptions) -> Change:
+    reason = Reason.TASK_FAILED if record.status is VideoStatus.FAILED else Reason.CREATE_REJECTED
+    vendor = record.error_message or "no message"
+    if record.attempts >= options.max_attempts:
+        return _follow(
+            video,
+            record,
+            Action.BLOCKED,
+            Reason.ATTEMPTS_EXHAUSTED,
+            f"{record.attempts} attempts failed (limit {options.max_attempts}); "
+            f"last error: {vendor}; change the spec or pass `--replace {video.address}`",
+        )
+    return _paid(
+        video,
+        options,
+        Action.RETRY,
+        reason,
+        f"attempt {record.attempts + 1} of {options.max_attempts}; last error: {vendor}",
+        record,
+    )
+
+
+def _paid(
+    video: DesiredVideo,
+    options: PlanOptions,
+    action: Action,
+    reason: Reason,
+    detail: str,
+    record: VideoRecord | None = None,
+    diffs: tuple[FieldDiff, ...] = (),
+) -> Change:
+    return Change(
+        address=video.address,
+        action=action,
+        reason=reason,
+        detail=detail,
+        fingerprint=video.fingerprint,
+        prior_fingerprint=record.fingerprint if record else None,
+        spec=video.spec_view(),
+        description=video.description,
+        labels=video.labels,
+        diffs=diffs,
+        cost=_cost(video, options.pricing),
+        task_id=record.task_id if record else None,
+        error_message=record.error_message if record else None,
+    )
+
+
+def _follow(
+    video: DesiredVideo, record: VideoRecord, action: Action, reason: Reason, detail: str
+) -> Change:
+    return Change(
+        address=video.address,
+        action=action,
+        reason=reason,
+        detail=detail,
+        fingerprint=record.fingerprint,
+        prior_fingerprint=record.fingerprint,
+        description=video.description,
+        labels=video.labels,
+        task_id=record.task_id,
+        error_message=record.error_message,
+    )
+
+
+def _uncertain(record: VideoRecord) -> Change:
+    return Change(
+        address=record.address,
+        action=Action.UNCERTAIN,
+        reason=Reason.OUTCOME_UNKNOWN,
+        detail="a create was sent and its outcome is unknown; "
+        + _UNCERTAIN_HINT.format(address=record.address),
+        fingerprint=record.fingerprint,
+        prior_fingerprint=record.fingerprint,
+        task_id=record.task_id,
+        error_message=record.error_message,
+    )
+
+
+def _gone(record: VideoRecord) -> Change:
+    if record.status in (VideoStatus.CREATING, VideoStatus.UNCERTAIN):
+        return _uncertain(record)
+    return Change(
+        address=record.address,
+        action=Action.FORGET,
+        reason=Reason.REMOVED,
+        detail="no longer in the specs; nothing remote is deleted and files are kept",
+        prior_fingerprint=record.fingerprint,
+        task_id=record.task_id,
+    )
+
+
+def _move(video: DesiredVideo, record: VideoRecord) -> Change:
+    return Change(
+        address=video.address,
+        action=Action.MOVE,
+        reason=Reason.RENAMED,
+        detail=f"renamed from {record.address}; same fingerprint, nothing is generated",
+        fingerprint=video.fingerprint,
+        prior_fingerprint=record.fingerprint,
+        prior_address=record.address,
+        description=video.description,
+        labels=video.labels,
+        task_id=record.task_id,
+    )
+
+
+def _find_moves(
+    videos: Iterable[DesiredVideo], records: Mapping[str, VideoRecord]
+) -> dict[str, VideoRecord]:
+    """New addresses whose fingerprint equals that of a vanished address: renames."""
+    wanted = {video.address for video in videos}
+    vanished: dict[str, list[VideoRecord]] = {}
+    for address in sorted(records):
+        record = records[address]
+        movable = record.status not in (VideoStatus.CREATING, VideoStatus.UNCERTAIN)
+        if address not in wanted and movable:
+            vanished.setdefault(record.fingerprint, []).append(record)
+    moves: dict[str, VideoRecord] = {}
+    for video in videos:
+        candidates = vanished.get(video.fingerprint)
+        if video.address not in records and candidates:
+            moves[video.address] = candidates.pop(0)
+    return moves
+
+
+def _diffs(before: Mapping[str, JsonValue], after: Mapping[str, JsonValue]) -> tuple[FieldDiff, ...]:
+    keys = sorted(set(before) | set(after))
+    return tuple(
+        FieldDiff(field=key, before=before.get(key), after=after.get(key))
+        for key in keys
+        if before.get(key) != after.get(key)
+    )
+
+
+def _cost(video: DesiredVideo, pricing: Mapping[str, Price]) -> Cost:
+    billing = video.billing
+    price = pricing.get(billing.price_key)
+    amount: float | None = None
+    if price is not None:
+        per_unit = price.unit_price
+        if billing.mode is BillingMode.PER_MILLION_TOKENS:
+            per_unit = per_unit / 1_000_000
+        amount = round(billing.units * per_unit, 6)
+    return Cost(mode=billing.mode, units=billing.units, price_key=billing.price_key, amount=amount)
+
+
+def _cost_summary(changes: Iterable[Change], currency: str) -> CostSummary:
+    units: dict[str, float] = {}
+    total = 0.0
+    unpriced: set[str] = set()
+    for change in changes:
+        if change.cost is None:
+            continue
+        units[change.cost.mode] = units.get(change.cost.mode, 0.0) + change.cost.units
+        if change.cost.amount is None:
+            unpriced.add(change.cost.price_key)
+        else:
+            total += change.cost.amount
+    return CostSummary(
+        currency=currency,
+        total=None if unpriced else round(total, 6),
+        units=dict(sorted(units.items())),
+        unpriced=tuple(sorted(unpriced)),
+    )
+
+
+def _summary(changes: Iterable[Change]) -> dict[str, int]:
+    counts = dict.fromkeys((action.value for action in Action), 0)
+    for change in changes:
+        counts[change.action] += 1
+    return counts
+
+
+def _selected(address: str, options: PlanOptions) -> bool:
+    if options.targets and not any(_matches(address, t) for t in options.targets):
+        return False
+    return not any(_matches(address, e) for e in options.excludes)
+
+
+def _matches(address: str, pattern: str) -> bool:
+    """``video.x`` selects itself and its instances (``video.x[..]``, ``video.x#2``)."""
+    return address == pattern or address.startswith((pattern + "[", pattern + "#"))
+
+
+def check_budget(plan: Plan, limit: float | None) -> None:
+    """Refuse a plan whose estimated cost is over ``limit``, before anything is spent."""
+    if limit is None:
+        return
+    cost = plan.cost
+    if cost.unpriced:
+        raise BudgetExceeded(
+            f"cannot check the budget of {limit:g} {cost.currency}: no price for "
+            + ", ".join(cost.unpriced),
+            hint="add these models to `pricing:` in reconciler.yaml "
+            "(`reconciler pricing pull` fetches the vendor's catalog)",
+        )
+    if cost.total is not None and cost.total > limit:
+        raise BudgetExceeded(
+            f"the plan costs {cost.total:g} {cost.currency}, over the budget of "
+            f"{limit:g} {cost.currency}",
+            hint="narrow it with --target, or raise `budget:` / --max-cost if this is intended",
+        )
