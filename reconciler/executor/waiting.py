@@ -155,7 +155,7 @@ class Waiter:
             watch.address,
             task_id=watch.task_id,
             status=info.status,
-            progress=info.progress,
+            progress=info.progress or 0,
             result_url=info.result_video_url,
             result_expires_at=expires,
             error_message=info.error_message,

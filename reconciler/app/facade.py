@@ -1,0 +1,300 @@
+"""The library facade: one method per command, so the CLI only parses and renders.
+
+I/O happens here (files, state, clock, git), then the pure planner is called, then the
+executor. Nothing in here writes to a terminal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import logging
+import os
+import signal
+import socket
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from reconciler.api import SeedanceClient
+from reconciler.app.settings import Settings
+from reconciler.errors import PlanError, ReconcilerError, StalePlan
+from reconciler.executor import ApplyOptions, ApplyResult, Executor, Observer
+from reconciler.executor.waiting import TaskWatch
+from reconciler.model import Desired
+from reconciler.plan import Plan
+from reconciler.planner import PlanOptions, build_plan, check_budget
+from reconciler.spec import load_desired
+from reconciler.stateview import Snapshot, VideoStatus
+from reconciler.store import StateStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PlanRequest:
+    targets: tuple[str, ...] = ()
+    excludes: tuple[str, ...] = ()
+    replace: tuple[str, ...] = ()
+    retry_uncertain: tuple[str, ...] = ()
+    max_cost: float | None = None
+
+
+@dataclass(frozen=True)
+class ApplyRequest:
+    parallelism: int | None = None
+    wait: bool = True
+    lock_timeout: float = 0.0
+    balance_check: bool = True
+
+
+class Reconciler:
+    """Everything the commands do, over one project's settings."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    # -- reading ---------------------------------------------------------------------
+
+    def validate(self) -> Desired:
+        specs = self.settings.specs_dir
+        if not specs.is_dir():
+            raise ReconcilerError(
+                f"specs directory {specs} does not exist",
+                hint="create it, or point --specs (or `specs_dir:` in reconciler.yaml) at it",
+            )
+        return load_desired(self.settings.project_root, specs, self.settings.config)
+
+    @contextmanager
+    def open_store(self, *, upgrade: bool = False) -> Iterator[StateStore]:
+        store = StateStore.open(self.settings.state_url, upgrade=upgrade)
+        try:
+            yield store
+        finally:
+            store.close()
+
+    def plan(self, request: PlanRequest) -> Plan:
+        desired = self.validate()
+        with self.open_store() as store:
+            snapshot = store.snapshot()
+        return self._build(desired, snapshot, request)
+
+    def _build(self, desired: Desired, snapshot: Snapshot, request: PlanRequest) -> Plan:
+        config = self.settings.config
+        plan = build_plan(
+            desired,
+            snapshot,
+            PlanOptions(
+                now=datetime.now(UTC),
+                targets=request.targets,
+                excludes=request.excludes,
+                replace=request.replace,
+                retry_uncertain=request.retry_uncertain,
+                max_attempts=self.settings.max_attempts,
+                pricing=config.pricing,
+                currency=config.currency,
+                downloaded=self._downloaded(snapshot),
+            ),
+        )
+        limit = request.max_cost if request.max_cost is not None else self.settings.budget
+        check_budget(plan, limit)
+        return plan
+
+    def _downloaded(self, snapshot: Snapshot) -> frozenset[str]:
+        root = self.settings.project_root
+        return frozenset(
+            record.address
+            for record in snapshot.videos
+            if record.file_path and (root / record.file_path).is_file()
+        )
+
+    # -- applying --------------------------------------------------------------------
+
+    def apply(
+        self,
+        plan: Plan,
+        request: ApplyRequest,
+        *,
+        observer: Observer,
+        saved: bool = False,
+    ) -> ApplyResult:
+        """Apply ``plan`` under the lock, refusing it when it went stale."""
+        self.settings.require_api_key()
+        with self.open_store() as store, store.lock(
+            _holder(), timeout=request.lock_timeout, command="apply"
+        ):
+            self._check_fresh(plan, store.snapshot(), saved=saved)
+            run_id = store.begin_run("apply", git_commit=_git_commit(self.settings.project_root))
+            outcome = "error"
+            try:
+                result = asyncio.run(self._apply(store, plan, request, observer, run_id))
+                outcome = "interrupted" if result.interrupted else _outcome(result)
+                return result
+            finally:
+                store.finish_run(run_id, outcome)
+
+    async def _apply(
+        self,
+        store: StateStore,
+        plan: Plan,
+        request: ApplyRequest,
+        observer: Observer,
+        run_id: int,
+    ) -> ApplyResult:
+        stop = asyncio.Event()
+        with _first_interrupt_stops(stop):
+            async with self._client() as client:
+                if request.balance_check and any(c.action.paid for c in plan.changes):
+                    await _check_balance(client, plan)
+                executor = Executor(
+                    store, client, self._options(request), run_id=run_id, observer=observer,
+                    stop=stop,
+                )
+                return await executor.apply(plan)
+
+    def refresh(self, *, observer: Observer, lock_timeout: float = 0.0) -> ApplyResult:
+        """Poll the tasks left running and download what finished."""
+        self.settings.require_api_key()
+        with self.open_store() as store, store.lock(
+            _holder(), timeout=lock_timeout, command="refresh"
+        ):
+            snapshot = store.snapshot()
+            downloaded = self._downloaded(snapshot)
+            watches = [
+                TaskWatch(r.address, r.task_id, downloading=r.status is VideoStatus.COMPLETED)
+                for r in snapshot.videos
+                if r.task_id
+                and (
+                    r.status.in_flight
+                    or (r.status is VideoStatus.COMPLETED and r.address not in downloaded)
+                )
+            ]
+            run_id = store.begin_run("refresh", git_commit=_git_commit(self.settings.project_root))
+            outcome = "error"
+            try:
+                result = asyncio.run(self._refresh(store, watches, observer, run_id))
+                outcome = "interrupted" if result.interrupted else _outcome(result)
+                return result
+            finally:
+                store.finish_run(run_id, outcome)
+
+    async def _refresh(
+        self, store: StateStore, watches: list[TaskWatch], observer: Observer, run_id: int
+    ) -> ApplyResult:
+        stop = asyncio.Event()
+        with _first_interrupt_stops(stop):
+            async with self._client() as client:
+                executor = Executor(
+                    store, client, self._options(ApplyRequest()), run_id=run_id,
+                    observer=observer, stop=stop,
+                )
+                return await executor.refresh(watches)
+
+    def _client(self) -> SeedanceClient:
+        return SeedanceClient(
+            self.settings.api_url,
+            self.settings.require_api_key(),
+            max_connections=max(8, self.settings.parallelism * 2),
+        )
+
+    def _options(self, request: ApplyRequest) -> ApplyOptions:
+        return ApplyOptions(
+            parallelism=request.parallelism or self.settings.parallelism,
+            wait=request.wait,
+            output_dir=self.settings.output_dir,
+            project_root=self.settings.project_root,
+            poll_interval=self.settings.poll_interval,
+        )
+
+    def _check_fresh(self, plan: Plan, snapshot: Snapshot, *, saved: bool) -> None:
+        moved: list[str] = []
+        if (plan.lineage, plan.serial) != (snapshot.lineage, snapshot.serial):
+            moved.append(
+                f"the state moved (lineage {plan.lineage[:8]} serial {plan.serial} -> "
+                f"lineage {snapshot.lineage[:8]} serial {snapshot.serial})"
+            )
+        if saved:
+            desired = self.validate()
+            if desired.specs_digest != plan.specs_digest:
+                moved.append("the specs changed")
+            fresh = self._build(desired, snapshot, PlanRequest())
+            if fresh.pricing_digest != plan.pricing_digest:
+                moved.append("the pricing changed")
+        if moved:
+            raise StalePlan(
+                "the plan is stale: " + "; ".join(moved),
+                hint="run `reconciler plan` again and review the new plan",
+            )
+
+
+async def _check_balance(client: SeedanceClient, plan: Plan) -> None:
+    balance = await client.user_balance()
+    total = plan.cost.total
+    if total is not None and balance.available < total:
+        raise PlanError(
+            f"the account balance ({balance.available:g}) does not cover the plan's "
+            f"estimated cost ({total:g} {plan.cost.currency})",
+            hint="top up the account, narrow the plan with --target, or pass "
+            "--no-balance-check if the estimate is wrong",
+        )
+
+
+def _outcome(result: ApplyResult) -> str:
+    return "ok" if result.exit_code == 0 else "failed"
+
+
+@contextmanager
+def _first_interrupt_stops(stop: asyncio.Event) -> Iterator[None]:
+    """First Ctrl-C: stop starting work, let in-flight calls finish. Second: stop now."""
+    loop = asyncio.get_running_loop()
+    main = asyncio.current_task()
+
+    def on_interrupt() -> None:
+        if stop.is_set():
+            loop.remove_signal_handler(signal.SIGINT)
+            if main is not None:
+                main.cancel()
+            return
+        stop.set()
+        log.warning("interrupted: finishing the calls in flight; press Ctrl-C again to stop now")
+
+    try:
+        loop.add_signal_handler(signal.SIGINT, on_interrupt)
+        loop.add_signal_handler(signal.SIGTERM, on_interrupt)
+    except (NotImplementedError, RuntimeError):  # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        loop.remove_signal_handler(signal.SIGINT)
+        loop.remove_signal_handler(signal.SIGTERM)
+
+
+def _holder() -> str:
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = "unknown"
+    return f"{user}@{socket.gethostname()}:{os.getpid()}"
+
+
+def _git_commit(root: Path) -> str | None:
+    for variable in ("GITHUB_SHA", "CI_COMMIT_SHA"):
+        if os.environ.get(variable):
+            return os.environ[variable]
+    try:
+        done = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return done.stdout.strip() or None if done.returncode == 0 else None

@@ -1,0 +1,62 @@
+"""Drawing progress and results. Progress goes to stderr; the result summary to stdout."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import click
+
+from reconciler.executor import ApplyResult, Event, EventKind
+
+_QUIET = {EventKind.CREATE_SENT}
+
+
+class ProgressPrinter:
+    """An executor observer that prints one line per meaningful event on stderr.
+
+    Progress lines of a running task are printed when its status or its progress
+    decile changes, so a long wait does not flood a CI log.
+    """
+
+    def __init__(self) -> None:
+        self._last: dict[str, tuple[str, int]] = {}
+        self._started = time.monotonic()
+
+    def __call__(self, event: Event) -> None:
+        if event.kind in _QUIET:
+            return
+        if event.kind is EventKind.PROGRESS:
+            key = (event.message, (event.progress or 0) // 10)
+            if self._last.get(event.address) == key:
+                return
+            self._last[event.address] = key
+        elapsed = time.monotonic() - self._started
+        progress = f" {event.progress}%" if event.progress is not None else ""
+        detail = f": {event.message}" if event.message else ""
+        click.echo(f"[{elapsed:6.1f}s] {event.address} {event.kind.value}{progress}{detail}",
+                   err=True)
+
+
+def print_result(result: ApplyResult) -> None:
+    lines = [
+        f"Apply finished: {len(result.created)} created, {len(result.completed)} completed, "
+        f"{len(result.downloaded)} downloaded, {len(result.bookkeeping)} state changes, "
+        f"{len(result.pending)} still running, {len(result.rejected) + len(result.failed)} failed, "
+        f"{len(result.uncertain)} uncertain."
+    ]
+    for address, message in sorted({**result.rejected, **result.failed}.items()):
+        lines.append(f"  failed    {address}: {message}")
+    for address, message in sorted(result.uncertain.items()):
+        lines.append(
+            f"  uncertain {address}: {message} (resolve with `reconciler state adopt "
+            f"{address} TASK_ID` or `reconciler apply --retry-uncertain {address}`)"
+        )
+    for address in result.blocked:
+        lines.append(f"  blocked   {address}: see the plan")
+    for address in result.skipped:
+        lines.append(f"  skipped   {address}: interrupted before it was sent")
+    if result.pending:
+        lines.append("  Run `reconciler refresh` later to download the videos still running.")
+    click.echo("\n".join(lines))
+    sys.stdout.flush()

@@ -1,0 +1,201 @@
+"""validate, plan, apply, refresh, show: parse, call the facade, render."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import click
+from pydantic import ValidationError
+
+from reconciler.app import ApplyRequest, PlanRequest
+from reconciler.cli.context import LazyApp
+from reconciler.cli.output import ProgressPrinter, print_result
+from reconciler.errors import PlanError
+from reconciler.plan import PLAN_FORMAT_VERSION, Plan
+from reconciler.render import render_json, render_text
+
+FORMATS = click.Choice(["text", "json"])
+
+
+def _color() -> bool:
+    return sys.stdout.isatty() and "NO_COLOR" not in os.environ
+
+
+def _emit(plan: Plan, fmt: str) -> None:
+    if fmt == "json":
+        click.echo(render_json(plan), nl=False)
+    else:
+        click.echo(render_text(plan, color=_color()), nl=False)
+
+
+def _targeting(func: click.decorators.FC) -> click.decorators.FC:
+    for option in reversed(
+        [
+            click.option("--target", multiple=True, metavar="ADDR", help="Only these addresses."),
+            click.option("--exclude", multiple=True, metavar="ADDR", help="Not these addresses."),
+            click.option("--replace", multiple=True, metavar="ADDR", help="Generate again."),
+            click.option("--max-cost", type=float, help="Fail if the plan costs more than this."),
+        ]
+    ):
+        func = option(func)
+    return func
+
+
+@click.command()
+@click.pass_obj
+def validate(obj: LazyApp) -> None:
+    """Check every spec file; report every problem at path:line:col."""
+    desired = obj.app.validate()
+    click.echo(f"The specs are valid: {len(desired.videos)} videos, {len(desired.assets)} assets.")
+
+
+@click.command()
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Save the plan.")
+@click.option("--format", "fmt", type=FORMATS, default="text", show_default=True)
+@click.option("--detailed-exitcode", is_flag=True, help="Exit 0: no changes, 2: changes, 1: error.")
+@_targeting
+@click.pass_obj
+def plan(
+    obj: LazyApp,
+    out: Path | None,
+    fmt: str,
+    detailed_exitcode: bool,
+    target: tuple[str, ...],
+    exclude: tuple[str, ...],
+    replace: tuple[str, ...],
+    max_cost: float | None,
+) -> int:
+    """Show what apply would change, and what it would cost."""
+    result = obj.app.plan(
+        PlanRequest(targets=target, excludes=exclude, replace=replace, max_cost=max_cost)
+    )
+    _emit(result, fmt)
+    if out is not None:
+        _write_atomically(out, result.to_json())
+        click.echo(f"Saved the plan to {out}; apply it with `reconciler apply {out}`.", err=True)
+    return 2 if detailed_exitcode and result.has_changes else 0
+
+
+@click.command()
+@click.argument("planfile", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--auto-approve", is_flag=True, help="Do not ask before spending.")
+@click.option("--parallelism", type=click.IntRange(1, 256), help="Creates in flight at once.")
+@click.option("--wait/--no-wait", default=None, help="Wait for the videos [default: on a terminal].")
+@click.option("--lock-timeout", type=float, default=0.0, help="Seconds to wait for the lock.")
+@click.option("--retry-uncertain", multiple=True, metavar="ADDR", help="Send an uncertain again.")
+@click.option("--no-balance-check", is_flag=True, help="Do not compare the cost to the balance.")
+@_targeting
+@click.pass_obj
+def apply(
+    obj: LazyApp,
+    planfile: Path | None,
+    auto_approve: bool,
+    parallelism: int | None,
+    wait: bool | None,
+    lock_timeout: float,
+    retry_uncertain: tuple[str, ...],
+    no_balance_check: bool,
+    target: tuple[str, ...],
+    exclude: tuple[str, ...],
+    replace: tuple[str, ...],
+    max_cost: float | None,
+) -> int:
+    """Create the missing tasks, wait for them and download the videos."""
+    app = obj.app
+    request = ApplyRequest(
+        parallelism=parallelism,
+        wait=sys.stdout.isatty() if wait is None else wait,
+        lock_timeout=lock_timeout,
+        balance_check=not no_balance_check,
+    )
+    if planfile is not None:
+        if target or exclude or replace or retry_uncertain:
+            raise click.UsageError("a saved plan is applied as it is; plan again to narrow it")
+        the_plan = load_plan(planfile)
+        _emit(the_plan, "text")
+    else:
+        the_plan = app.plan(
+            PlanRequest(
+                targets=target,
+                excludes=exclude,
+                replace=replace,
+                retry_uncertain=retry_uncertain,
+                max_cost=max_cost,
+            )
+        )
+        _emit(the_plan, "text")
+        if not the_plan.has_changes:
+            return 0
+        if not auto_approve:
+            _approve()
+    result = app.apply(the_plan, request, observer=ProgressPrinter(), saved=planfile is not None)
+    print_result(result)
+    return result.exit_code
+
+
+@click.command()
+@click.option("--wait/--no-wait", default=True, help="Poll until every task is finished.")
+@click.option("--lock-timeout", type=float, default=0.0, help="Seconds to wait for the lock.")
+@click.pass_obj
+def refresh(obj: LazyApp, wait: bool, lock_timeout: float) -> int:
+    """Poll running tasks and download the finished videos."""
+    result = obj.app.refresh(
+        observer=ProgressPrinter(), lock_timeout=lock_timeout
+    )
+    print_result(result)
+    return result.exit_code
+
+
+@click.command()
+@click.argument("planfile", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--format", "fmt", type=FORMATS, default="text", show_default=True)
+def show(planfile: Path, fmt: str) -> None:
+    """Render a saved plan."""
+    _emit(load_plan(planfile), fmt)
+
+
+def load_plan(path: Path) -> Plan:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise PlanError(
+            f"cannot read the plan file {path}: {error}",
+            hint="pass the file written by `reconciler plan --out FILE`",
+        ) from None
+    try:
+        return Plan.model_validate_json(text)
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "(top level)"
+        raise PlanError(
+            f"{path} is not a valid plan file (format {PLAN_FORMAT_VERSION}): "
+            f"{where}: {first['msg']}",
+            hint="plan files must not be edited; run `reconciler plan --out FILE` again",
+        ) from None
+
+
+def _approve() -> None:
+    if not sys.stdin.isatty():
+        raise PlanError(
+            "apply needs approval and there is no terminal to ask",
+            hint="review the plan and pass --auto-approve, or apply a saved plan file",
+        )
+    if not click.confirm("Apply these changes? This spends money.", err=True):
+        raise click.Abort()
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        Path(tmp).replace(path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
