@@ -264,7 +264,9 @@ def _find_moves(
     return moves
 
 
-def _diffs(before: Mapping[str, JsonValue], after: Mapping[str, JsonValue]) -> tuple[FieldDiff, ...]:
+def _diffs(
+    before: Mapping[str, JsonValue], after: Mapping[str, JsonValue]
+) -> tuple[FieldDiff, ...]:
     keys = sorted(set(before) | set(after))
     return tuple(
         FieldDiff(field=key, before=before.get(key), after=after.get(key))

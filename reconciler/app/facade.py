@@ -123,8 +123,9 @@ class Reconciler:
     ) -> ApplyResult:
         """Apply ``plan`` under the lock, refusing it when it went stale."""
         self.settings.require_api_key()
-        with self.open_store() as store, store.lock(
-            _holder(), timeout=request.lock_timeout, command="apply"
+        with (
+            self.open_store() as store,
+            store.lock(_holder(), timeout=request.lock_timeout, command="apply"),
         ):
             self._check_fresh(plan, store.snapshot(), saved=saved)
             run_id = store.begin_run("apply", git_commit=_git_commit(self.settings.project_root))
@@ -150,7 +151,11 @@ class Reconciler:
                 if request.balance_check and any(c.action.paid for c in plan.changes):
                     await _check_balance(client, plan)
                 executor = Executor(
-                    store, client, self._options(request), run_id=run_id, observer=observer,
+                    store,
+                    client,
+                    self._options(request),
+                    run_id=run_id,
+                    observer=observer,
                     stop=stop,
                 )
                 return await executor.apply(plan)
@@ -158,8 +163,9 @@ class Reconciler:
     def refresh(self, *, observer: Observer, lock_timeout: float = 0.0) -> ApplyResult:
         """Poll the tasks left running and download what finished."""
         self.settings.require_api_key()
-        with self.open_store() as store, store.lock(
-            _holder(), timeout=lock_timeout, command="refresh"
+        with (
+            self.open_store() as store,
+            store.lock(_holder(), timeout=lock_timeout, command="refresh"),
         ):
             snapshot = store.snapshot()
             downloaded = self._downloaded(snapshot)
@@ -188,8 +194,12 @@ class Reconciler:
         with _first_interrupt_stops(stop):
             async with self._client() as client:
                 executor = Executor(
-                    store, client, self._options(ApplyRequest()), run_id=run_id,
-                    observer=observer, stop=stop,
+                    store,
+                    client,
+                    self._options(ApplyRequest()),
+                    run_id=run_id,
+                    observer=observer,
+                    stop=stop,
                 )
                 return await executor.refresh(watches)
 

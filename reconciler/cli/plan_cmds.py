@@ -83,7 +83,9 @@ def plan(
 @click.argument("planfile", required=False, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--auto-approve", is_flag=True, help="Do not ask before spending.")
 @click.option("--parallelism", type=click.IntRange(1, 256), help="Creates in flight at once.")
-@click.option("--wait/--no-wait", default=None, help="Wait for the videos [default: on a terminal].")
+@click.option(
+    "--wait/--no-wait", default=None, help="Wait for the videos [default: on a tty]."
+)
 @click.option("--lock-timeout", type=float, default=0.0, help="Seconds to wait for the lock.")
 @click.option("--retry-uncertain", multiple=True, metavar="ADDR", help="Send an uncertain again.")
 @click.option("--no-balance-check", is_flag=True, help="Do not compare the cost to the balance.")
@@ -142,9 +144,7 @@ def apply(
 @click.pass_obj
 def refresh(obj: LazyApp, wait: bool, lock_timeout: float) -> int:
     """Poll running tasks and download the finished videos."""
-    result = obj.app.refresh(
-        observer=ProgressPrinter(), lock_timeout=lock_timeout
-    )
+    result = obj.app.refresh(observer=ProgressPrinter(), lock_timeout=lock_timeout)
     print_result(result)
     return result.exit_code
 

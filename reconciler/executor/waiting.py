@@ -37,9 +37,7 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._=,#\[\]-]")
 
 
 class Writer(Protocol):
-    def __call__(
-        self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs
-    ) -> Awaitable[T]: ...
+    def __call__(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> Awaitable[T]: ...
 
 
 @dataclass
