@@ -71,7 +71,9 @@ def report(error: ReconcilerError) -> None:
     help="The project root (holds specs/ and reconciler.yaml). Default: the current directory.",
 )
 @click.option("--specs", help="The specs directory, relative to the project root.")
-@click.option("--state", help="State URL: sqlite:///path or postgresql://... [RECONCILER_STATE_URL]")
+@click.option(
+    "--state", help="State URL: sqlite:///path or postgresql://... [RECONCILER_STATE_URL]"
+)
 @click.option("--api-url", help="The API base URL. [SEEDANCE_API_URL]")
 @click.option("--debug", is_flag=True, help="Log requests and show tracebacks of internal errors.")
 @click.pass_context

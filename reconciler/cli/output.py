@@ -34,8 +34,9 @@ class ProgressPrinter:
         elapsed = time.monotonic() - self._started
         progress = f" {event.progress}%" if event.progress is not None else ""
         detail = f": {event.message}" if event.message else ""
-        click.echo(f"[{elapsed:6.1f}s] {event.address} {event.kind.value}{progress}{detail}",
-                   err=True)
+        click.echo(
+            f"[{elapsed:6.1f}s] {event.address} {event.kind.value}{progress}{detail}", err=True
+        )
 
 
 def print_result(result: ApplyResult) -> None:
