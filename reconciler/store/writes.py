@@ -1,0 +1,441 @@
+"""The write side of the state store: every mutation, journaled.
+
+Each public method is ONE small explicit transaction, committed before it returns; each
+bumps ``meta.serial`` (what a saved plan is checked against) and writes an operations
+row. Paid calls are split in two: ``record_intent`` is committed *before* the create
+request, and exactly one of ``record_created`` / ``record_rejected`` /
+``record_uncertain`` closes it. An intent left open (the process died) stays visible to
+``open_intents`` and, through the video's ``creating`` status, to the planner.
+
+Runs and the lock are bookkeeping, not state a plan depends on: they do not bump serial.
+"""
+
+from __future__ import annotations
+
+import enum
+import getpass
+import logging
+import os
+import socket
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from pydantic import JsonValue
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import OperationalError
+
+from reconciler.errors import StateConflict, StateUnavailable
+from reconciler.stateview import VideoStatus
+from reconciler.store.engine import WRITE
+from reconciler.store.reads import StateReader
+from reconciler.store.records import OpKind, OpState
+from reconciler.store.schema import Asset, Meta, Operation, Run, Task, Video
+
+log = logging.getLogger(__name__)
+
+
+class Keep(enum.Enum):
+    """Default of optional ``upsert_asset`` fields: leave the stored value as it is."""
+
+    KEEP = "keep"
+
+
+KEEP = Keep.KEEP
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return f"uid-{os.getuid()}"
+
+
+class StateWriter(StateReader):
+    """Every mutation of the state. Callers hold the lock (``StateStore.lock``)."""
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        try:
+            with (
+                self._engine.connect().execution_options(**{WRITE: True}) as conn,
+                conn.begin(),
+            ):
+                yield conn
+        except OperationalError as exc:
+            raise StateUnavailable(
+                f"writing to the state database {self.url!r} failed: {exc.orig or exc}",
+                hint="check that the database is reachable and not busy, then retry",
+            ) from exc
+
+    @staticmethod
+    def _bump(conn: Connection) -> int:
+        result = conn.execute(
+            sa.update(Meta)
+            .where(Meta.id == 1)
+            .values(serial=Meta.serial + 1)
+            .returning(Meta.serial)
+        )
+        return int(result.scalar_one())
+
+    @staticmethod
+    def _journal(
+        conn: Connection,
+        *,
+        kind: OpKind,
+        address: str | None,
+        state: OpState = OpState.DONE,
+        run_id: int | None = None,
+        fingerprint: str | None = None,
+        request: Mapping[str, JsonValue] | None = None,
+        task_id: str | None = None,
+        message: str | None = None,
+    ) -> int:
+        now = utcnow()
+        result = conn.execute(
+            sa.insert(Operation)
+            .values(
+                run_id=run_id,
+                kind=kind.value,
+                address=address,
+                fingerprint=fingerprint,
+                request=dict(request) if request is not None else None,
+                state=state.value,
+                task_id=task_id,
+                message=message,
+                created_at=now,
+                finished_at=None if state is OpState.INTENT else now,
+            )
+            .returning(Operation.id)
+        )
+        return int(result.scalar_one())
+
+    @staticmethod
+    def _video_row(conn: Connection, address: str) -> sa.Row[Video] | None:
+        return conn.execute(sa.select(Video).where(Video.address == address)).first()
+
+    def _require_video(self, conn: Connection, address: str) -> sa.Row[Video]:
+        row = self._video_row(conn, address)
+        if row is None:
+            raise StateConflict(
+                f"{address} is not in the state",
+                hint="run `reconciler state list` to see the addresses the state knows",
+            )
+        return row
+
+    # -- runs ---------------------------------------------------------------------------
+
+    def begin_run(self, command: str, *, git_commit: str | None) -> int:
+        with self._write() as conn:
+            result = conn.execute(
+                sa.insert(Run)
+                .values(
+                    command=command,
+                    user=_user(),
+                    host=socket.gethostname(),
+                    pid=os.getpid(),
+                    git_commit=git_commit,
+                    started_at=utcnow(),
+                )
+                .returning(Run.id)
+            )
+            return int(result.scalar_one())
+
+    def finish_run(self, run_id: int, outcome: str) -> None:
+        with self._write() as conn:
+            conn.execute(
+                sa.update(Run).where(Run.id == run_id).values(finished_at=utcnow(), outcome=outcome)
+            )
+
+    # -- paid creates -------------------------------------------------------------------
+
+    def record_intent(
+        self,
+        run_id: int | None,
+        *,
+        address: str,
+        fingerprint: str,
+        spec: Mapping[str, JsonValue],
+        description: str | None,
+        labels: Mapping[str, str],
+        request: Mapping[str, JsonValue],
+        kind: OpKind = OpKind.CREATE,
+    ) -> int:
+        """Commit the intent to create a task for ``address``; returns the journal id."""
+        now = utcnow()
+        with self._write() as conn:
+            self._bump(conn)
+            # An older intent for the address that never got an answer is superseded:
+            # it stays in the journal as uncertain, never silently "open" again.
+            conn.execute(
+                sa.update(Operation)
+                .where(Operation.address == address, Operation.state == OpState.INTENT)
+                .values(
+                    state=OpState.UNCERTAIN.value,
+                    finished_at=now,
+                    message="superseded by a later create for the same address",
+                )
+            )
+            op_id = self._journal(
+                conn,
+                kind=kind,
+                address=address,
+                state=OpState.INTENT,
+                run_id=run_id,
+                fingerprint=fingerprint,
+                request=request,
+            )
+            fields = {
+                "fingerprint": fingerprint,
+                "spec": dict(spec),
+                "description": description,
+                "labels": dict(labels),
+                "status": VideoStatus.CREATING.value,
+                "task_id": None,
+                "progress": 0,
+                "error_message": None,
+                "result_url": None,
+                "result_expires_at": None,
+                "file_path": None,
+                "file_sha256": None,
+                "updated_at": now,
+            }
+            row = self._video_row(conn, address)
+            if row is None:
+                conn.execute(
+                    sa.insert(Video).values(address=address, attempts=1, created_at=now, **fields)
+                )
+            else:
+                # Attempts count creates of the current fingerprint (the retry limit).
+                attempts = row.attempts + 1 if row.fingerprint == fingerprint else 1
+                conn.execute(
+                    sa.update(Video)
+                    .where(Video.address == address)
+                    .values(attempts=attempts, **fields)
+                )
+            return op_id
+
+    def _open_intent(self, conn: Connection, op_id: int) -> sa.Row[Operation]:
+        op = conn.execute(sa.select(Operation).where(Operation.id == op_id)).first()
+        if op is None or op.state != OpState.INTENT:
+            state = "missing" if op is None else op.state
+            raise StateConflict(
+                f"journal entry {op_id} is not an open intent (it is {state})",
+                hint="this is a bug in the caller: each intent is closed exactly once",
+            )
+        return op
+
+    def record_created(self, op_id: int, *, task_id: str, status: str, cost: float | None) -> None:
+        """The create returned ``task_id``: keep the task forever, point the video at it."""
+        video_status = VideoStatus(status)
+        now = utcnow()
+        with self._write() as conn:
+            op = self._open_intent(conn, op_id)
+            self._bump(conn)
+            video = self._video_row(conn, op.address)
+            spec = video.spec if video is not None else {}
+            conn.execute(
+                sa.insert(Task).values(
+                    task_id=task_id,
+                    address=op.address,
+                    fingerprint=op.fingerprint,
+                    spec=spec,
+                    status=video_status.value,
+                    error_message=None,
+                    cost=cost,
+                    run_id=op.run_id,
+                    operation_id=op_id,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+            conn.execute(
+                sa.update(Operation)
+                .where(Operation.id == op_id)
+                .values(state=OpState.DONE.value, task_id=task_id, finished_at=now)
+            )
+            conn.execute(
+                sa.update(Video)
+                .where(Video.address == op.address)
+                .values(status=video_status.value, task_id=task_id, updated_at=now)
+            )
+
+    def record_rejected(self, op_id: int, *, message: str) -> None:
+        """The create was refused: nothing was created, nothing was paid."""
+        self._close_intent(op_id, OpState.REJECTED, VideoStatus.REJECTED, message)
+
+    def record_uncertain(self, op_id: int, *, message: str) -> None:
+        """The create may have taken effect: the user must adopt or retry explicitly."""
+        self._close_intent(op_id, OpState.UNCERTAIN, VideoStatus.UNCERTAIN, message)
+
+    def _close_intent(self, op_id: int, state: OpState, status: VideoStatus, message: str) -> None:
+        now = utcnow()
+        with self._write() as conn:
+            op = self._open_intent(conn, op_id)
+            self._bump(conn)
+            conn.execute(
+                sa.update(Operation)
+                .where(Operation.id == op_id)
+                .values(state=state.value, message=message, finished_at=now)
+            )
+            conn.execute(
+                sa.update(Video)
+                .where(Video.address == op.address)
+                .values(status=status.value, error_message=message, updated_at=now)
+            )
+
+    # -- after the create ---------------------------------------------------------------
+
+    def record_task(
+        self,
+        address: str,
+        *,
+        task_id: str,
+        status: str,
+        progress: int = 0,
+        result_url: str | None = None,
+        result_expires_at: datetime | None = None,
+        error_message: str | None = None,
+    ) -> bool:
+        """What polling learnt about a task. Returns False (and writes nothing) if no change.
+
+        The video row follows only if ``task_id`` is still its current task; an older
+        (replaced) task only updates its own row.
+        """
+        video_status = VideoStatus(status)
+        now = utcnow()
+        with self._write() as conn:
+            task = conn.execute(sa.select(Task).where(Task.task_id == task_id)).first()
+            video = self._video_row(conn, address)
+            current = video is not None and video.task_id == task_id
+            video_new = {
+                "status": video_status.value,
+                "progress": progress,
+                "result_url": result_url,
+                "result_expires_at": result_expires_at,
+                "error_message": error_message,
+            }
+            video_changed = (
+                current
+                and video is not None
+                and any(getattr(video, key) != value for key, value in video_new.items())
+            )
+            task_changed = task is not None and (
+                task.status != video_status.value or task.error_message != error_message
+            )
+            if not (video_changed or task_changed):
+                return False
+            if task is None and not current:
+                raise StateConflict(f"task {task_id} of {address} is not in the state")
+            self._bump(conn)
+            if task_changed:
+                conn.execute(
+                    sa.update(Task)
+                    .where(Task.task_id == task_id)
+                    .values(status=video_status.value, error_message=error_message, updated_at=now)
+                )
+            if video_changed:
+                conn.execute(
+                    sa.update(Video)
+                    .where(Video.address == address)
+                    .values(updated_at=now, **video_new)
+                )
+            old = video.status if current and video is not None else (task.status if task else "")
+            self._journal(
+                conn,
+                kind=OpKind.REFRESH,
+                address=address,
+                task_id=task_id,
+                message=f"{old} -> {video_status.value} ({progress}%)"
+                + (f": {error_message}" if error_message else ""),
+            )
+            return True
+
+    def record_download(self, address: str, *, path: str, sha256: str) -> None:
+        with self._write() as conn:
+            video = self._require_video(conn, address)
+            self._bump(conn)
+            conn.execute(
+                sa.update(Video)
+                .where(Video.address == address)
+                .values(file_path=path, file_sha256=sha256, updated_at=utcnow())
+            )
+            self._journal(
+                conn,
+                kind=OpKind.DOWNLOAD,
+                address=address,
+                task_id=video.task_id,
+                message=f"{path} sha256:{sha256}",
+            )
+
+    def update_meta(
+        self, address: str, *, description: str | None, labels: Mapping[str, str]
+    ) -> None:
+        """A non-generative change: nothing remote happens, nothing is paid."""
+        with self._write() as conn:
+            video = self._require_video(conn, address)
+            self._bump(conn)
+            conn.execute(
+                sa.update(Video)
+                .where(Video.address == address)
+                .values(description=description, labels=dict(labels), updated_at=utcnow())
+            )
+            self._journal(
+                conn,
+                kind=OpKind.UPDATE,
+                address=address,
+                fingerprint=video.fingerprint,
+                message="description and labels updated",
+            )
+
+    def upsert_asset(
+        self,
+        content_hash: str,
+        *,
+        type: str,
+        uploaded_url: str | Keep | None = KEEP,
+        upload_expires_at: datetime | Keep | None = KEEP,
+        audit_asset_id: str | Keep | None = KEEP,
+        audit_status: str | Keep | None = KEEP,
+        audit_reason: str | Keep | None = KEEP,
+    ) -> None:
+        """Create or update an asset; fields left at ``KEEP`` keep their stored value."""
+        given = {
+            "uploaded_url": uploaded_url,
+            "upload_expires_at": upload_expires_at,
+            "audit_asset_id": audit_asset_id,
+            "audit_status": audit_status,
+            "audit_reason": audit_reason,
+        }
+        changes: dict[str, object] = {
+            key: value for key, value in given.items() if not isinstance(value, Keep)
+        }
+        now = utcnow()
+        with self._write() as conn:
+            exists = conn.execute(
+                sa.select(Asset.content_hash).where(Asset.content_hash == content_hash)
+            ).first()
+            self._bump(conn)
+            if exists is None:
+                conn.execute(
+                    sa.insert(Asset).values(
+                        content_hash=content_hash, type=type, updated_at=now, **changes
+                    )
+                )
+            else:
+                conn.execute(
+                    sa.update(Asset)
+                    .where(Asset.content_hash == content_hash)
+                    .values(type=type, updated_at=now, **changes)
+                )
+            self._journal(
+                conn,
+                kind=OpKind.ASSET,
+                address=None,
+                message=f"{content_hash}: " + ", ".join(sorted(changes) or ["registered"]),
+            )
