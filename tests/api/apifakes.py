@@ -1,6 +1,6 @@
 """Shared fakes for the API client tests: a recording ``httpx.MockTransport`` handler.
 
-Imported by the test modules as ``apifakes`` (pytest puts this directory on sys.path)."""
+Imported by the test modules as ``tests.api.apifakes``."""
 
 from __future__ import annotations
 

@@ -6,7 +6,6 @@ import json
 
 import httpx
 import pytest
-from apifakes import SECRET, Recorder, envelope, make_client, run
 
 from reconciler.api import (
     AuditState,
@@ -16,6 +15,7 @@ from reconciler.api import (
     UserBalance,
 )
 from reconciler.errors import ConfigError
+from tests.api.apifakes import SECRET, Recorder, envelope, make_client, run
 
 
 def test_create_video_sends_body_auth_and_fingerprint() -> None:

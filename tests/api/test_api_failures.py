@@ -6,7 +6,6 @@ import email.utils
 
 import httpx
 import pytest
-from apifakes import Recorder, envelope, make_client, run
 
 from reconciler.api.failures import parse_retry_after, safe_url
 from reconciler.errors import (
@@ -17,6 +16,7 @@ from reconciler.errors import (
     ApiUnreachable,
     FailureClass,
 )
+from tests.api.apifakes import Recorder, envelope, make_client, run
 
 BODY = {"model": "sd2_mx_720p", "prompt": "p", "duration": 5}
 

@@ -7,10 +7,10 @@ import pickle
 
 import httpx
 import pytest
-from apifakes import SECRET, Recorder, envelope, make_client, run
 
 from reconciler.api import ApiKey, redact
 from reconciler.errors import ApiError, ConfigError
+from tests.api.apifakes import SECRET, Recorder, envelope, make_client, run
 
 
 def test_key_repr_str_format_are_masked() -> None:
