@@ -15,9 +15,9 @@ from reconciler.cli.context import LazyApp
 from reconciler.cli.output import ProgressPrinter, print_result
 from reconciler.errors import PlanError
 from reconciler.plan import PLAN_FORMAT_VERSION, Plan
-from reconciler.render import render_json, render_text
+from reconciler.render import render_json, render_markdown, render_text
 
-FORMATS = click.Choice(["text", "json"])
+FORMATS = click.Choice(["text", "json", "markdown"])
 
 
 def _color() -> bool:
@@ -27,6 +27,8 @@ def _color() -> bool:
 def _emit(plan: Plan, fmt: str) -> None:
     if fmt == "json":
         click.echo(render_json(plan), nl=False)
+    elif fmt == "markdown":
+        click.echo(render_markdown(plan), nl=False)
     else:
         click.echo(render_text(plan, color=_color()), nl=False)
 
@@ -83,9 +85,7 @@ def plan(
 @click.argument("planfile", required=False, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--auto-approve", is_flag=True, help="Do not ask before spending.")
 @click.option("--parallelism", type=click.IntRange(1, 256), help="Creates in flight at once.")
-@click.option(
-    "--wait/--no-wait", default=None, help="Wait for the videos [default: on a tty]."
-)
+@click.option("--wait/--no-wait", default=None, help="Wait for the videos [default: on a tty].")
 @click.option("--lock-timeout", type=float, default=0.0, help="Seconds to wait for the lock.")
 @click.option("--retry-uncertain", multiple=True, metavar="ADDR", help="Send an uncertain again.")
 @click.option("--no-balance-check", is_flag=True, help="Do not compare the cost to the balance.")
