@@ -1,0 +1,1 @@
+"""Tests of the Seedance API emulator, over a real loopback socket."""
