@@ -8,6 +8,7 @@ httpx drops it again if a redirect leaves that origin.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import time
@@ -80,5 +81,6 @@ async def stream_to_file(
             hint="check that the output directory exists, is writable and has space",
         ) from None
     finally:
-        part.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            part.unlink(missing_ok=True)
     return digest.hexdigest(), size
