@@ -38,7 +38,14 @@ def redact(url: str) -> str:
 
 
 def is_default_url(url: str) -> bool:
-    return url == DEFAULT_STATE_URL
+    """Whether ``url`` names ``.reconciler/state.db`` under the current directory."""
+    if url == DEFAULT_STATE_URL:
+        return True
+    prefix = "sqlite:///"
+    if not url.startswith(prefix):
+        return False
+    default = Path(DEFAULT_STATE_URL.removeprefix(prefix)).resolve()
+    return Path(url.removeprefix(prefix)).resolve() == default
 
 
 def _parse(url: str) -> URL:
