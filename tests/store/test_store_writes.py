@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from reconciler.errors import StateConflict
-from reconciler.store import OpKind, OpState, StateStore
 from reconciler.stateview import VideoStatus
+from reconciler.store import OpKind, OpState, StateStore
 
 SPEC = {"model": "seedance-pro", "prompt": "a cat", "duration": 5}
 
@@ -179,7 +179,7 @@ def test_adopt_resolves_uncertain(store: StateStore) -> None:
     assert videos["video.a"].status is VideoStatus.PROCESSING
     assert videos["video.b"].status is VideoStatus.COMPLETED
     assert videos["video.b"].labels == {"team": "a"}  # kept from the intent
-    with pytest.raises(StateConflict, match="already belongs to video.a"):
+    with pytest.raises(StateConflict, match=r"already belongs to video\.a"):
         store.adopt("video.c", "t-a", fingerprint="fp1", spec=SPEC, status="queued")
 
 
@@ -212,5 +212,5 @@ def test_naive_datetimes_are_refused(store: StateStore) -> None:
             "video.a",
             task_id="t",
             status="completed",
-            result_expires_at=datetime.now() + timedelta(days=1),  # noqa: DTZ005
+            result_expires_at=datetime.now() + timedelta(days=1),
         )
