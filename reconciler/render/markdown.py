@@ -7,7 +7,7 @@ result URL (they are signed) and nothing secret: only what the plan's changes sa
 from __future__ import annotations
 
 from reconciler.plan import Action, Change, Plan
-from reconciler.render.text import cost_text, summary_line, word_diff
+from reconciler.render.text import cost_text, summary_line, units_text, word_diff
 
 _EMOJI: dict[Action, str] = {
     Action.CREATE: "🟢",
@@ -61,8 +61,8 @@ def _change(change: Change) -> list[str]:
         else:
             lines.append(f"  - {diff.field}: `{diff.before}` → `{diff.after}`")
     if change.cost is not None:
-        price = "" if change.cost.amount is None else f", {change.cost.amount:g}"
-        lines.append(f"  - cost: {change.cost.units:g} {change.cost.mode}{price}")
+        price = "" if change.cost.amount is None else f" = {change.cost.amount:g}"
+        lines.append(f"  - cost: {units_text(change.cost.mode, change.cost.units)}{price}")
     return lines
 
 

@@ -68,7 +68,7 @@ def render_text(plan: Plan, *, color: bool = False) -> str:
         lines.append("reconciler will perform these actions:")
         lines.append("")
         for change in plan.changes:
-            lines.extend(_change_lines(change, style))
+            lines.extend(_change_lines(change, style, plan.cost.currency))
             lines.append("")
     lines.append(summary_line(plan))
     return "\n".join(lines) + "\n"
@@ -90,7 +90,7 @@ def summary_line(plan: Plan) -> str:
 
 def cost_text(plan: Plan) -> str:
     cost = plan.cost
-    units = ", ".join(f"{_units(mode, amount)}" for mode, amount in cost.units.items())
+    units = ", ".join(f"{units_text(mode, amount)}" for mode, amount in cost.units.items())
     if not units:
         return f"0 {cost.currency}"
     if cost.total is None:
@@ -98,7 +98,7 @@ def cost_text(plan: Plan) -> str:
     return f"{cost.total:g} {cost.currency} ({units})"
 
 
-def _units(mode: str, amount: float) -> str:
+def units_text(mode: str, amount: float) -> str:
     if mode == "per_second":
         return f"{amount:g} s"
     if mode == "per_task":
@@ -106,7 +106,7 @@ def _units(mode: str, amount: float) -> str:
     return f"{amount:g} tokens (estimated)"
 
 
-def _change_lines(change: Change, style: _Style) -> list[str]:
+def _change_lines(change: Change, style: _Style, currency: str) -> list[str]:
     symbol = style.paint(f"{_SYMBOLS[change.action]:>3}", _COLOURS[change.action])
     head = f"{symbol} {change.address}  {style.paint(change.action.value, _COLOURS[change.action])}"
     if change.prior_address:
@@ -123,8 +123,8 @@ def _change_lines(change: Change, style: _Style) -> list[str]:
     for diff in change.diffs:
         lines.append("      " + _diff_line(diff, style))
     if change.cost is not None:
-        amount = "" if change.cost.amount is None else f" = {change.cost.amount:g}"
-        lines.append(f"      cost: {_units(change.cost.mode, change.cost.units)}{amount}")
+        amount = "" if change.cost.amount is None else f" = {change.cost.amount:g} {currency}"
+        lines.append(f"      cost: {units_text(change.cost.mode, change.cost.units)}{amount}")
     return lines
 
 
