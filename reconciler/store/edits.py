@@ -105,6 +105,8 @@ class StateEditor(StateWriter):
                         status=video_status.value,
                         error_message=error_message,
                         cost=cost,
+                        result_url=result_url,
+                        result_expires_at=result_expires_at,
                         run_id=run_id,
                         operation_id=None,
                         created_at=now,

@@ -61,6 +61,8 @@ class TaskRow(Frozen):
     status: str
     error_message: str | None
     cost: float | None
+    result_url: str | None = None
+    result_expires_at: datetime | None = None
     run_id: int | None
     operation_id: int | None
     created_at: datetime

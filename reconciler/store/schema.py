@@ -99,6 +99,9 @@ class Task(Base):
     status: Mapped[str] = mapped_column(sa.String(16))
     error_message: Mapped[str | None] = mapped_column(sa.Text)
     cost: Mapped[float | None] = mapped_column(sa.Float)
+    # Revision 0002: a replaced video's old result stays reachable (it was paid for).
+    result_url: Mapped[str | None] = mapped_column(sa.Text)
+    result_expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     run_id: Mapped[int | None] = mapped_column(sa.Integer)
     operation_id: Mapped[int | None] = mapped_column(sa.Integer)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime())

@@ -325,8 +325,14 @@ class StateWriter(StateReader):
                 and video is not None
                 and any(getattr(video, key) != value for key, value in video_new.items())
             )
-            task_changed = task is not None and (
-                task.status != video_status.value or task.error_message != error_message
+            task_new = {
+                "status": video_status.value,
+                "error_message": error_message,
+                "result_url": result_url,
+                "result_expires_at": result_expires_at,
+            }
+            task_changed = task is not None and any(
+                getattr(task, key) != value for key, value in task_new.items()
             )
             if not (video_changed or task_changed):
                 return False
@@ -337,7 +343,7 @@ class StateWriter(StateReader):
                 conn.execute(
                     sa.update(Task)
                     .where(Task.task_id == task_id)
-                    .values(status=video_status.value, error_message=error_message, updated_at=now)
+                    .values(updated_at=now, **task_new)
                 )
             if video_changed:
                 conn.execute(
