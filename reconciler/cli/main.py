@@ -98,8 +98,9 @@ def main(
 def _register() -> None:
     from reconciler.cli.emulator_cmd import emulator
     from reconciler.cli.plan_cmds import apply, plan, refresh, show, validate
+    from reconciler.cli.state_cmds import STATE_COMMANDS
 
-    for command in (validate, plan, apply, refresh, show, emulator):
+    for command in (validate, plan, apply, refresh, show, *STATE_COMMANDS, emulator):
         main.add_command(command)
 
 

@@ -36,14 +36,15 @@ def start_emulator(data: Path, *flags: str) -> Emulator:
     ready.unlink(missing_ok=True)
     command = [sys.executable, "-m", "reconciler", "emulator", "serve", "--port", "0"]
     command += ["--data", str(data), "--ready-file", str(ready), *flags]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    log = data.parent / f"{data.name}.log"
+    with log.open("wb") as sink:  # a file, not a pipe: a full pipe would block the server
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=sink)
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
         if ready.exists() and ready.read_text().strip():
             return Emulator(ready.read_text().strip(), process)
         if process.poll() is not None:
-            assert process.stderr is not None
-            raise RuntimeError(f"emulator exited: {process.stderr.read().decode()}")
+            raise RuntimeError(f"emulator exited: {log.read_text()}")
         time.sleep(0.05)
     process.kill()
     raise RuntimeError("emulator did not start within 15 s")
