@@ -21,7 +21,7 @@ from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from reconciler.errors import Diagnostic
 
 MAX_FILE_BYTES = 8 * 1024 * 1024
-MAX_NODES = 2_000_000
+MAX_NODES = 1_000_000
 MAX_DEPTH = 64
 
 Scalar = str | int | float | bool | None
@@ -98,18 +98,66 @@ def describe(node: YNode) -> str:
     return f"a string ({node.text!r})"
 
 
-class _Budget:
-    __slots__ = ("left",)
-
-    def __init__(self, left: int) -> None:
-        self.left = left
-
-
 class _TooBig(Exception):
     def __init__(self, pos: Pos, message: str) -> None:
         super().__init__(message)
         self.pos = pos
         self.message = message
+
+
+class _Composer:
+    """Turns composed nodes into ``YNode`` trees for one document.
+
+    Aliases make the node graph a DAG (or, for recursive anchors, a cyclic graph): each
+    node is converted once and shared, and its *expanded* size is computed once, so a
+    "billion laughs" document is refused in time proportional to its text, not to its
+    expansion.
+    """
+
+    __slots__ = ("active", "diags", "done", "shown", "sizes")
+
+    def __init__(self, shown: str, diags: list[Diagnostic]) -> None:
+        self.shown = shown
+        self.diags = diags
+        self.done: dict[int, YNode] = {}
+        self.sizes: dict[int, int] = {}
+        self.active: set[int] = set()
+
+    def convert(self, root: Node) -> YNode:
+        size = self._size(root, 0)
+        if size > MAX_NODES:
+            raise _TooBig(_pos(root), f"document expands to more than {MAX_NODES} values")
+        return self._convert(root)
+
+    def _size(self, node: Node, depth: int) -> int:
+        key = id(node)
+        known = self.sizes.get(key)
+        if known is not None:
+            return known
+        if key in self.active:
+            raise _TooBig(_pos(node), "an alias refers to the value that contains it")
+        if depth > MAX_DEPTH:
+            raise _TooBig(_pos(node), f"document is nested more than {MAX_DEPTH} levels deep")
+        self.active.add(key)
+        total = 1
+        if isinstance(node, SequenceNode):
+            for item in node.value:
+                total += self._size(item, depth + 1)
+        elif isinstance(node, MappingNode):
+            for key_node, value_node in node.value:
+                total += self._size(key_node, depth + 1) + self._size(value_node, depth + 1)
+        self.active.discard(key)
+        # Saturate: the exact number past the limit does not matter.
+        self.sizes[key] = min(total, MAX_NODES + 1)
+        return self.sizes[key]
+
+    def _convert(self, node: Node) -> YNode:
+        key = id(node)
+        known = self.done.get(key)
+        if known is None:
+            known = _convert(node, self)
+            self.done[key] = known
+        return known
 
 
 class YamlReader:
@@ -166,7 +214,7 @@ class YamlReader:
         if root is None:
             return None
         try:
-            return _convert(root, shown, diags, _Budget(MAX_NODES), 0)
+            return _Composer(shown, diags).convert(root)
         except _TooBig as exc:
             diags.append(
                 Diagnostic(
@@ -201,6 +249,8 @@ def _yaml_error(shown: str, exc: Exception) -> Diagnostic:
     hint = "check indentation, quoting and brackets near this position"
     if "expected a single document" in message:
         hint = "keep one YAML document per spec file (remove `---`)"
+    if "found unexpected ':'" in message:
+        hint = 'inside [...] or {...}, quote values containing ":" (e.g. "https://..." or "16:9")'
     if "\t" in message or "cannot start any token" in message:
         hint = "YAML does not allow tabs for indentation; use spaces"
     return Diagnostic(shown, line, col, message, hint)
@@ -247,18 +297,14 @@ def _scalar(node: ScalarNode, shown: str, diags: list[Diagnostic]) -> YScalar:
     return YScalar(text, pos, text)
 
 
-def _convert(node: Node, shown: str, diags: list[Diagnostic], budget: _Budget, depth: int) -> YNode:
-    budget.left -= 1
-    if budget.left < 0:
-        raise _TooBig(_pos(node), f"document expands to more than {MAX_NODES} values")
-    if depth > MAX_DEPTH:
-        raise _TooBig(_pos(node), f"document is nested more than {MAX_DEPTH} levels deep")
+def _convert(node: Node, composer: _Composer) -> YNode:
+    shown, diags = composer.shown, composer.diags
     if isinstance(node, ScalarNode):
         return _scalar(node, shown, diags)
     if isinstance(node, SequenceNode):
         if node.tag != _SEQ:
             _bad_tag(node, shown, diags)
-        items = tuple(_convert(item, shown, diags, budget, depth + 1) for item in node.value)
+        items = tuple(composer._convert(item) for item in node.value)
         return YSeq(items, _pos(node))
     if isinstance(node, MappingNode):
         if node.tag != _MAP:
@@ -303,7 +349,7 @@ def _convert(node: Node, shown: str, diags: list[Diagnostic], budget: _Budget, d
                 )
                 continue
             seen[key] = key_pos
-            value = _convert(value_node, shown, diags, budget, depth + 1)
+            value = composer._convert(value_node)
             entries.append((key, key_pos, value))
         return YMap(tuple(entries), _pos(node))
     raise _TooBig(_pos(node), "unsupported YAML node")
