@@ -42,3 +42,16 @@ def admin(emulator: RunningEmulator) -> Iterator[httpx.Client]:
 @pytest.fixture
 def emulator_url(emulator: RunningEmulator) -> str:
     return emulator.url
+
+
+@pytest.fixture(scope="module")
+def shared_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
+    """One emulator per test module, for stateless table-driven checks."""
+    path = tmp_path_factory.mktemp("shared") / "emulator.db"
+    config = EmulatorConfig(data_path=path, api_key=API_KEY, balance=1e9)
+    headers = {"Authorization": f"Bearer {API_KEY}"}
+    with (
+        start_background(config) as running,
+        httpx.Client(base_url=running.url, headers=headers, timeout=5.0) as http,
+    ):
+        yield http
