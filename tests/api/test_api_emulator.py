@@ -11,9 +11,12 @@ from pathlib import Path
 
 import httpx
 import pytest
+from pydantic import JsonValue
 
 from reconciler.api import ApiKey, AuditState, SeedanceClient, TaskStatus
 from reconciler.api.retry import RetryPolicy, retry_call
+from reconciler.emulator.config import EmulatorConfig
+from reconciler.emulator.server import RunningEmulator, start_background
 from reconciler.errors import (
     ApiNotCreated,
     ApiOutcomeUnknown,
@@ -22,11 +25,8 @@ from reconciler.errors import (
 )
 from tests.api.apifakes import run
 
-server = pytest.importorskip("reconciler.emulator.server", reason="emulator not available")
-config = pytest.importorskip("reconciler.emulator.config", reason="emulator not available")
-
 KEY = "sk-emulator-key"
-STD = {
+STD: dict[str, JsonValue] = {
     "model": "seedance2.0-std",
     "prompt": "a lighthouse at dusk",
     "duration": 5,
@@ -35,30 +35,30 @@ STD = {
 
 
 @pytest.fixture
-def emu(tmp_path: Path) -> Iterator[server.RunningEmulator]:
-    cfg = config.EmulatorConfig(data_path=tmp_path / "emu" / "state.db", seed=7)
-    running = server.start_background(cfg)
+def emu(tmp_path: Path) -> Iterator[RunningEmulator]:
+    cfg = EmulatorConfig(data_path=tmp_path / "emu" / "state.db", seed=7)
+    running = start_background(cfg)
     try:
         yield running
     finally:
         running.stop()
 
 
-def knobs(emu: server.RunningEmulator, **values: object) -> None:
+def knobs(emu: RunningEmulator, **values: object) -> None:
     response = httpx.post(f"{emu.url}/_emulator/admin", json=values, timeout=5)
     assert response.status_code == 200, response.text
 
 
-def stats(emu: server.RunningEmulator) -> dict[str, object]:
+def stats(emu: RunningEmulator) -> dict[str, object]:
     result: dict[str, object] = httpx.get(f"{emu.url}/_emulator/stats", timeout=5).json()
     return result
 
 
-def client(emu: server.RunningEmulator, key: str = KEY, **kw: float) -> SeedanceClient:
+def client(emu: RunningEmulator, key: str = KEY, **kw: float) -> SeedanceClient:
     return SeedanceClient(emu.url, ApiKey(key), **kw)  # type: ignore[arg-type]
 
 
-def test_create_poll_download(emu: server.RunningEmulator, tmp_path: Path) -> None:
+def test_create_poll_download(emu: RunningEmulator, tmp_path: Path) -> None:
     async def go() -> None:
         async with client(emu) as api:
             created = await api.create_video(STD, fingerprint="fp-happy")
@@ -83,7 +83,7 @@ def test_create_poll_download(emu: server.RunningEmulator, tmp_path: Path) -> No
     assert stats(emu)["creates_by_fingerprint"] == {"fp-happy": 1}
 
 
-def test_tampered_result_url_is_gone(emu: server.RunningEmulator, tmp_path: Path) -> None:
+def test_tampered_result_url_is_gone(emu: RunningEmulator, tmp_path: Path) -> None:
     async def go() -> None:
         async with client(emu) as api:
             created = await api.create_video(STD)
@@ -99,7 +99,7 @@ def test_tampered_result_url_is_gone(emu: server.RunningEmulator, tmp_path: Path
     run(go())
 
 
-def test_wrong_key_is_20001(emu: server.RunningEmulator) -> None:
+def test_wrong_key_is_20001(emu: RunningEmulator) -> None:
     secret = "sk-wrong-Secret-123456"
 
     async def go() -> None:
@@ -115,8 +115,8 @@ def test_wrong_key_is_20001(emu: server.RunningEmulator) -> None:
     assert stats(emu)["total_creates"] == 0
 
 
-def test_validation_error_is_20002_with_vendor_message(emu: server.RunningEmulator) -> None:
-    body = {**STD, "model": "sd2_mx_720p"}  # Full route refuses raw URLs
+def test_validation_error_is_20002_with_vendor_message(emu: RunningEmulator) -> None:
+    body: dict[str, JsonValue] = {**STD, "model": "sd2_mx_720p"}  # Full route refuses raw URLs
 
     async def go() -> None:
         async with client(emu) as api:
@@ -128,7 +128,7 @@ def test_validation_error_is_20002_with_vendor_message(emu: server.RunningEmulat
     run(go())
 
 
-def test_audit_flow_and_account_endpoints(emu: server.RunningEmulator, tmp_path: Path) -> None:
+def test_audit_flow_and_account_endpoints(emu: RunningEmulator, tmp_path: Path) -> None:
     src = tmp_path / "ref.png"
     src.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 2048)
 
@@ -153,7 +153,7 @@ def test_audit_flow_and_account_endpoints(emu: server.RunningEmulator, tmp_path:
     run(go())
 
 
-def test_429_then_retry_call_succeeds(emu: server.RunningEmulator) -> None:
+def test_429_then_retry_call_succeeds(emu: RunningEmulator) -> None:
     knobs(emu, burst_429=2, retry_after=0)
     slept: list[float] = []
 
@@ -175,7 +175,7 @@ def test_429_then_retry_call_succeeds(emu: server.RunningEmulator) -> None:
     assert stats(emu)["creates_by_fingerprint"] == {"fp-429": 1}
 
 
-def test_429_carries_retry_after(emu: server.RunningEmulator) -> None:
+def test_429_carries_retry_after(emu: RunningEmulator) -> None:
     knobs(emu, burst_429=1, retry_after=3)
 
     async def go() -> None:
@@ -189,7 +189,7 @@ def test_429_carries_retry_after(emu: server.RunningEmulator) -> None:
 
 
 @pytest.mark.parametrize("knob", ["error_5xx_rate", "code_minus1_rate"])
-def test_server_errors_are_retryable(emu: server.RunningEmulator, knob: str) -> None:
+def test_server_errors_are_retryable(emu: RunningEmulator, knob: str) -> None:
     knobs(emu, **{knob: 1.0})
 
     async def go() -> None:
@@ -211,7 +211,7 @@ def test_server_errors_are_retryable(emu: server.RunningEmulator, knob: str) -> 
         "reset_rate",
     ],
 )
-def test_lost_answers_are_outcome_unknown(emu: server.RunningEmulator, knob: str) -> None:
+def test_lost_answers_are_outcome_unknown(emu: RunningEmulator, knob: str) -> None:
     knobs(emu, **{knob: 1.0})
 
     async def go() -> None:
@@ -226,7 +226,7 @@ def test_lost_answers_are_outcome_unknown(emu: server.RunningEmulator, knob: str
     assert created == ({} if knob == "reset_rate" else {"fp-lost": 1})
 
 
-def test_read_timeout_is_outcome_unknown(emu: server.RunningEmulator) -> None:
+def test_read_timeout_is_outcome_unknown(emu: RunningEmulator) -> None:
     knobs(emu, latency_ms=400)
 
     async def go() -> None:
@@ -260,7 +260,7 @@ def test_refused_connection_is_unreachable() -> None:
     run(go())
 
 
-def test_concurrent_calls_share_one_pool(emu: server.RunningEmulator) -> None:
+def test_concurrent_calls_share_one_pool(emu: RunningEmulator) -> None:
     async def go() -> None:
         async with client(emu) as api:
             tasks = await asyncio.gather(

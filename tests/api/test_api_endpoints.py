@@ -6,6 +6,7 @@ import json
 
 import httpx
 import pytest
+from pydantic import JsonValue
 
 from reconciler.api import (
     AuditState,
@@ -31,7 +32,7 @@ def test_create_video_sends_body_auth_and_fingerprint() -> None:
             }
         )
     )
-    body = {"model": "sd2_mx_720p", "prompt": "a cat", "duration": 5}
+    body: dict[str, JsonValue] = {"model": "sd2_mx_720p", "prompt": "a cat", "duration": 5}
 
     async def go() -> None:
         async with make_client(rec) as api:
@@ -280,7 +281,7 @@ def test_bad_base_url_is_a_config_error() -> None:
 
 def test_create_body_is_sent_verbatim() -> None:
     rec = Recorder(envelope({"task_id": "t1", "status": "submitted"}))
-    body = {
+    body: dict[str, JsonValue] = {
         "model": "seedance2.0-std",
         "prompt": 'ü "quoted"',
         "duration": 5,

@@ -6,6 +6,7 @@ import email.utils
 
 import httpx
 import pytest
+from pydantic import JsonValue
 
 from reconciler.api.failures import parse_retry_after, safe_url
 from reconciler.errors import (
@@ -18,7 +19,7 @@ from reconciler.errors import (
 )
 from tests.api.apifakes import Recorder, envelope, make_client, run
 
-BODY = {"model": "sd2_mx_720p", "prompt": "p", "duration": 5}
+BODY: dict[str, JsonValue] = {"model": "sd2_mx_720p", "prompt": "p", "duration": 5}
 
 
 def create_error(*answers: httpx.Response | Exception) -> ApiError:
