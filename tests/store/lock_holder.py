@@ -1,0 +1,34 @@
+"""A separate process that takes the state lock, for the locking tests.
+
+Usage: python lock_holder.py URL HOLD_SECONDS TIMEOUT_SECONDS
+Prints one JSON line (``{"ok": true, "lock_id": ...}`` or ``{"ok": false, ...}``), holds
+the lock for HOLD_SECONDS, then releases it and exits.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+
+from reconciler.errors import StateLocked
+from reconciler.store import StateStore
+
+
+def main() -> int:
+    url, hold, timeout = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])
+    with StateStore.open(url) as store:
+        try:
+            with store.lock("child", timeout=timeout, command="test-hold") as info:
+                print(json.dumps({"ok": True, "lock_id": info.lock_id}), flush=True)
+                deadline = time.monotonic() + hold
+                while time.monotonic() < deadline:
+                    time.sleep(0.02)
+        except StateLocked as exc:
+            print(json.dumps({"ok": False, "message": exc.message}), flush=True)
+            return 3
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
