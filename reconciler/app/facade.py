@@ -20,8 +20,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from reconciler.api import SeedanceClient
+from reconciler.app.adopt import adopt_task, fetch_task
 from reconciler.app.settings import Settings
-from reconciler.errors import PlanError, ReconcilerError, StalePlan
+from reconciler.errors import PlanError, ReconcilerError, SpecError, StalePlan
 from reconciler.executor import ApplyOptions, ApplyResult, Executor, Observer
 from reconciler.executor.waiting import TaskWatch
 from reconciler.model import Desired
@@ -202,6 +203,19 @@ class Reconciler:
                     stop=stop,
                 )
                 return await executor.refresh(watches)
+
+    def adopt(self, address: str, task_id: str, *, lock_timeout: float = 0.0) -> str:
+        """Record an existing task for ``address`` after checking it exists at the API."""
+        info = asyncio.run(fetch_task(self._client(), task_id))
+        try:
+            desired: Desired | SpecError = self.validate()
+        except SpecError as error:
+            desired = error
+        with (
+            self.open_store() as store,
+            store.lock(_holder(), timeout=lock_timeout, command="state adopt"),
+        ):
+            return adopt_task(store, desired, address, info)
 
     def _client(self) -> SeedanceClient:
         return SeedanceClient(

@@ -97,8 +97,10 @@ def main(
 
 def _register() -> None:
     from reconciler.cli.emulator_cmd import emulator
-    from reconciler.cli.plan_cmds import apply, plan, refresh, show, validate
-    from reconciler.cli.state_cmds import STATE_COMMANDS
+    from reconciler.cli.plan_cmds import adopt, apply, plan, refresh, show, validate
+    from reconciler.cli.state_cmds import STATE_COMMANDS, state
+
+    state.add_command(adopt)
 
     for command in (validate, plan, apply, refresh, show, *STATE_COMMANDS, emulator):
         main.add_command(command)

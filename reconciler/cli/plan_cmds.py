@@ -199,3 +199,13 @@ def _write_atomically(path: Path, text: str) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+@click.command("adopt")
+@click.argument("address")
+@click.argument("task_id")
+@click.option("--lock-timeout", type=float, default=0.0, help="Seconds to wait for the lock.")
+@click.pass_obj
+def adopt(obj: LazyApp, address: str, task_id: str, lock_timeout: float) -> None:
+    """Record an existing task TASK_ID for ADDRESS, after checking it with the API."""
+    click.echo(obj.app.adopt(address, task_id, lock_timeout=lock_timeout))
