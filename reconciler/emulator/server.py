@@ -78,6 +78,8 @@ class _Server(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in separate writes; with Nagle on, delayed ACKs add ~40 ms each.
+    disable_nagle_algorithm = True
     server: _Server
 
     def log_message(self, format: str, *args: object) -> None:
@@ -232,9 +234,11 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.flush()
         step = max(1, rate // 10)
         for start in range(0, len(reply.body), step):
-            self.wfile.write(reply.body[start : start + step])
+            piece = reply.body[start : start + step]
+            # Pay for each piece before sending it, so the last byte arrives on schedule.
+            time.sleep(len(piece) / rate)
+            self.wfile.write(piece)
             self.wfile.flush()
-            time.sleep(step / rate)
 
 
 def _with_headers(reply: Reply, *headers: tuple[str, str]) -> Reply:
