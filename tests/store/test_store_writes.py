@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from pydantic import JsonValue
 
 from reconciler.errors import StateConflict
 from reconciler.stateview import VideoStatus
 from reconciler.store import OpKind, OpState, StateStore
 
-SPEC = {"model": "seedance-pro", "prompt": "a cat", "duration": 5}
+SPEC: dict[str, JsonValue] = {"model": "seedance-pro", "prompt": "a cat", "duration": 5}
 
 
 def _intent(store: StateStore, run_id: int | None, address: str, fingerprint: str = "fp1") -> int:
