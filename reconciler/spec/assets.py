@@ -16,7 +16,7 @@ from pathlib import Path, PurePosixPath
 from reconciler.model import AssetType, DesiredAsset, SourcePos
 from reconciler.spec.check import Checker
 from reconciler.spec.suggest import one_of
-from reconciler.spec.yamlnodes import Pos, YMap, YNode
+from reconciler.spec.yamlnodes import Pos, YMap, YNode, YScalar
 
 CHUNK = 1024 * 1024
 ASSET_KEYS = ("file", "url", "type", "sha256", "description")
@@ -121,7 +121,11 @@ def _pin(check: Checker, node: YMap) -> str | None:
     pin_node = node.get("sha256")
     if pin_node is None:
         return None
-    pin = check.take_str(pin_node, "`sha256`")
+    # Digests of digits only (or like 1e5...) parse as numbers; the text is what counts.
+    if isinstance(pin_node, YScalar) and pin_node.value is not None:
+        pin: str | None = pin_node.text
+    else:
+        pin = check.take_str(pin_node, "`sha256`")
     if pin is None:
         return None
     pin = pin.lower().removeprefix("sha256:")

@@ -1,0 +1,137 @@
+"""Whole-project loading: several files, names across files, expansion, assets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from reconciler.errors import SpecError
+from reconciler.model import AssetType, BillingMode
+from reconciler.spec import ProjectConfig, load_desired
+from tests.spec.helpers import load, write_project
+
+
+def test_all_problems_of_all_files_in_one_run(tmp_path: Path) -> None:
+    root = write_project(
+        tmp_path,
+        {
+            "specs/a.yaml": "videos:\n  one:\n    model: nope\n    prompt: p\n",
+            "specs/sub/b.yml": "videos:\n  one:\n    model: seedance2.0-std\n    prompt: p\n",
+            "specs/c.yaml": "videos: [\n",
+        },
+    )
+    with pytest.raises(SpecError) as caught:
+        load(root)
+    rendered = [d.render() for d in caught.value.diagnostics]
+    paths = {d.path for d in caught.value.diagnostics}
+    assert paths == {"specs/a.yaml", "specs/sub/b.yml", "specs/c.yaml"}, rendered
+    duplicates = [d for d in caught.value.diagnostics if "duplicate video name" in d.message]
+    assert {d.path for d in duplicates} == {"specs/a.yaml", "specs/sub/b.yml"}
+    assert any("specs/sub/b.yml:2:3" in d.message for d in duplicates)
+
+
+def test_extends_across_files_and_precedence(tmp_path: Path) -> None:
+    root = write_project(
+        tmp_path,
+        {
+            "specs/base.yaml": (
+                "defaults:\n  model: seedance2.0-std\n  duration: 8\n"
+                "videos:\n  base:\n    prompt: p\n    ratio: '1:1'\n"
+            ),
+            "specs/child.yaml": (
+                "defaults:\n  model: seedance2.0-933\n  duration: 4\n  ratio: '21:9'\n"
+                "videos:\n  child:\n    extends: base\n    ratio: '9:16'\n"
+            ),
+        },
+    )
+    videos = load(root).video_map()
+    child = videos["video.child"]
+    # The base's own fields and its file's defaults beat the child's file defaults;
+    # the child's own fields beat everything.
+    assert child.model == "seedance2.0-std"
+    assert child.params["duration"] == 8
+    assert child.params["ratio"] == "9:16"
+    assert child.source.path == "specs/child.yaml"
+
+
+def test_matrix_and_takes_addresses(tmp_path: Path) -> None:
+    root = write_project(
+        tmp_path,
+        {
+            "specs/a.yaml": (
+                "videos:\n  spin:\n    model: seedance2.0-mini\n    prompt: p\n"
+                "    matrix:\n      resolution: [480p, 720p]\n      ratio: ['16:9', '9:16']\n"
+                "    takes: 2\n"
+            )
+        },
+    )
+    desired = load(root)
+    addresses = [v.address for v in desired.videos]
+    assert addresses == sorted(addresses)
+    assert len(addresses) == 8
+    assert "video.spin[ratio=9:16,resolution=480p]#2" in addresses
+    by_address = desired.video_map()
+    video = by_address["video.spin[ratio=16:9,resolution=720p]"]
+    assert video.matrix == {"ratio": "16:9", "resolution": "720p"}
+    assert video.billing.price_key == "seedance2.0-mini-720p"
+    assert video.billing.mode is BillingMode.PER_SECOND
+    assert video.billing.units == 5
+
+
+def test_local_asset_is_hashed_and_typed(tmp_path: Path) -> None:
+    (tmp_path / "media").mkdir()
+    (tmp_path / "media" / "tune.MP3").write_bytes(b"x" * 3_000_000)
+    root = write_project(
+        tmp_path,
+        {
+            "specs/a.yaml": (
+                "assets:\n  tune:\n    file: ../media/tune.MP3\n"
+                "  still:\n    url: https://cdn.example.com/s.webp?v=2\n"
+                "videos:\n  a:\n    model: seedance2.0-std\n    prompt: p\n"
+                "    images: [still]\n    reference_audios: [tune]\n"
+            )
+        },
+    )
+    desired = load(root)
+    tune = next(a for a in desired.assets if a.name == "tune")
+    assert tune.type is AssetType.AUDIO
+    assert tune.file == "media/tune.MP3"
+    assert tune.content_hash.startswith("sha256:")
+    still = next(a for a in desired.assets if a.name == "still")
+    assert still.type is AssetType.IMAGE
+    assert still.content_hash.startswith("url:")
+    video = desired.videos[0]
+    assert video.media == {"images": ("asset.still",), "reference_audios": ("asset.tune",)}
+
+
+def test_pin_mismatch_is_reported(tmp_path: Path) -> None:
+    (tmp_path / "a.png").write_bytes(b"png")
+    root = write_project(
+        tmp_path,
+        {"specs/a.yaml": f"assets:\n  a:\n    file: ../a.png\n    sha256: {'0' * 64}\n"},
+    )
+    with pytest.raises(SpecError) as caught:
+        load(root)
+    assert "not the pinned value" in caught.value.diagnostics[0].message
+
+
+def test_missing_specs_dir_and_empty_dir(tmp_path: Path) -> None:
+    with pytest.raises(SpecError) as caught:
+        load_desired(tmp_path, tmp_path / "nope", ProjectConfig())
+    assert caught.value.diagnostics[0].hint
+    (tmp_path / "specs").mkdir()
+    (tmp_path / "specs" / "empty.yaml").write_text("", encoding="utf-8")
+    (tmp_path / "specs" / "notes.txt").write_text("not a spec", encoding="utf-8")
+    assert load(tmp_path).videos == ()
+
+
+def test_example_specs_are_valid() -> None:
+    repo = Path(__file__).resolve().parents[2]
+    desired = load_desired(repo, repo / "specs", ProjectConfig())
+    assert len({v.source.path for v in desired.videos}) >= 3
+    # The default examples need no upload or audit: only URL assets or no media.
+    assert all(asset.url is not None for asset in desired.assets)
+    assert not any(v.model.startswith("sd2_mx_") for v in desired.videos)
+    media = load_desired(repo, repo / "examples" / "specs-media" / "specs", ProjectConfig())
+    assert any(asset.file for asset in media.assets)
