@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import socket
 import time
 from collections.abc import Iterator
@@ -270,3 +271,26 @@ def test_concurrent_calls_share_one_pool(emu: RunningEmulator) -> None:
 
     run(go())
     assert stats(emu)["total_creates"] == 20
+
+
+def test_debug_logs_hold_no_key_or_signature(
+    emu: RunningEmulator, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)  # every logger, httpx and httpcore included
+
+    async def go() -> str:
+        async with client(emu) as api:
+            created = await api.create_video(STD)
+            info = await api.get_task(created.task_id)
+            assert info.result_video_url is not None
+            await api.download(info.result_video_url, tmp_path / "v.mp4")
+            return info.result_video_url
+
+    url = run(go())
+    signature = httpx.URL(url).params["sig"]
+    assert caplog.records
+    for record in caplog.records:
+        text = record.getMessage()
+        assert KEY not in text
+        if record.name == "reconciler.api":  # (the emulator may log its own URLs)
+            assert signature not in text
