@@ -107,10 +107,13 @@ def serve(
         raise click.UsageError(_first_error(err)) from None
 
     def ready(url: str) -> None:
-        click.echo(f"emulator listening on {url}")
+        # File first: a reader of stdout may look for the file as soon as the line appears.
         if ready_file is not None:
             ready_file.parent.mkdir(parents=True, exist_ok=True)
-            ready_file.write_text(url + "\n", encoding="utf-8")
+            partial = ready_file.with_name(ready_file.name + ".tmp")
+            partial.write_text(url + "\n", encoding="utf-8")
+            partial.replace(ready_file)  # atomic: pollers never see a half-written file
+        click.echo(f"emulator listening on {url}")
 
     try:
         serve_forever(config, on_ready=ready)
