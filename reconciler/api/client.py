@@ -125,7 +125,7 @@ class SeedanceClient:
         start = time.perf_counter()
         try:
             response = await send()
-        except httpx.TransportError as exc:
+        except httpx.RequestError as exc:
             log.debug(
                 "%s failed after %.3fs: %s",
                 endpoint,

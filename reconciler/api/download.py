@@ -73,7 +73,7 @@ async def stream_to_file(
                     out.write(chunk)
                     size += len(chunk)
         part.replace(dest)
-    except httpx.TransportError as exc:
+    except httpx.RequestError as exc:
         raise from_transport_error(exc, endpoint, key, creates=False) from None
     except OSError as exc:
         raise ConfigError(

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import email.utils
 import json
+import re
 from collections.abc import Callable
 
 import httpx
@@ -83,19 +84,28 @@ def parse_retry_after(value: str | None, now: float) -> float | None:
     return max(0.0, when.timestamp() - now)
 
 
+# A URL's query string may be a signature (result URLs) or a token: cut it wherever a URL
+# shows up in text we did not write (vendor messages, exception texts).
+_URL_QUERY = re.compile(r"(https?://[^\s?#'\"<>]+)[?#][^\s'\"<>]*")
+
+
 def _scrub(text: str, key: ApiKey | None) -> str:
-    return redact(" ".join(text.split()), key)
+    return _URL_QUERY.sub(r"\1", redact(" ".join(text.split()), key))
 
 
 def from_transport_error(
-    exc: httpx.TransportError, endpoint: str, key: ApiKey | None, *, creates: bool
+    exc: httpx.RequestError, endpoint: str, key: ApiKey | None, *, creates: bool
 ) -> ApiError:
-    """The error class for a failure below HTTP (connection, timeout, protocol)."""
+    """The error class for a failure below HTTP (connection, timeout, protocol, decoding)."""
     detail = _scrub(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__, key)
     if isinstance(exc, httpx.UnsupportedProtocol):
         return ApiUnreachable(f"{endpoint}: unsupported URL ({detail})", HINT_BAD_URL)
     if isinstance(exc, BEFORE_SENDING):
         return ApiUnreachable(f"{endpoint}: cannot connect ({detail})", HINT_UNREACHABLE)
+    if isinstance(exc, httpx.TooManyRedirects):
+        return ApiNotCreated(f"{endpoint}: too many redirects ({detail})", HINT_BAD_URL)
+    # DecodingError: an answer arrived but its content-encoding is broken, so we cannot
+    # tell what it said; the same as a lost answer.
     # Read/write timeouts, resets and protocol errors happen once bytes may have left:
     # the server may have acted on the request.
     return ApiOutcomeUnknown(

@@ -200,3 +200,22 @@ def test_safe_url_drops_query_and_credentials() -> None:
         "https://cdn.test:8443/a/b.mp4"
     )
     assert "secret" not in safe_url("https://cdn.test/v.mp4?token=secret")
+
+
+def test_urls_in_vendor_text_lose_their_query() -> None:
+    error = create_error(
+        envelope(None, code=20002, msg="cannot fetch https://cdn.test/a.png?token=abc123, retry?")
+    )
+    assert "abc123" not in error.message
+    assert "https://cdn.test/a.png" in error.message
+    assert "retry?" in error.message
+
+
+def test_broken_content_encoding_is_outcome_unknown() -> None:
+    error = create_error(
+        httpx.Response(
+            200, headers={"Content-Encoding": "gzip"}, stream=httpx.ByteStream(b"not gzip")
+        )
+    )
+    assert type(error) is ApiOutcomeUnknown
+    assert "DecodingError" in error.message
