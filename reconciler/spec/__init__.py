@@ -6,7 +6,9 @@ Public API (DESIGN §3): ``load_config``, ``load_desired``, ``capabilities``,
 
 from reconciler.spec.capabilities import CapabilityTable, ModelCaps, builtin_table
 from reconciler.spec.config import CONFIG_FILE, ProjectConfig, capabilities, load_config
+from reconciler.spec.fmt import format_file
 from reconciler.spec.loader import load_desired, spec_files
+from reconciler.spec.schema import json_schema
 
 __all__ = [
     "CONFIG_FILE",
@@ -15,6 +17,8 @@ __all__ = [
     "ProjectConfig",
     "builtin_table",
     "capabilities",
+    "format_file",
+    "json_schema",
     "load_config",
     "load_desired",
     "spec_files",
