@@ -22,7 +22,7 @@ from types import TracebackType
 from urllib.parse import parse_qs, urlsplit
 
 from reconciler.emulator.admin import Admin
-from reconciler.emulator.config import EmulatorConfig
+from reconciler.emulator.config import EmulatorConfig, Knobs
 from reconciler.emulator.faults import Controls
 from reconciler.emulator.service import (
     AUDIT_PATH,
@@ -80,6 +80,8 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     # Headers and body go out in separate writes; with Nagle on, delayed ACKs add ~40 ms each.
     disable_nagle_algorithm = True
+    # Idle keep-alive connections give their thread back after this many seconds.
+    timeout = 120
     server: _Server
 
     def log_message(self, format: str, *args: object) -> None:
@@ -90,6 +92,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         self._dispatch("POST")
+
+    def do_HEAD(self) -> None:
+        # Download clients probe result URLs with HEAD; same reply without the body.
+        self._dispatch("GET")
 
     # -- plumbing -------------------------------------------------------------------------
 
@@ -114,7 +120,8 @@ class _Handler(BaseHTTPRequestHandler):
         if self.close_connection:
             self.send_header("Connection", "close")
         self.end_headers()
-        self.wfile.write(reply.body)
+        if self.command != "HEAD":
+            self.wfile.write(reply.body)
 
     def _authorised(self) -> bool:
         header = self.headers.get("Authorization", "")
@@ -297,6 +304,16 @@ class RunningEmulator:
     @property
     def config(self) -> EmulatorConfig:
         return self._server.config
+
+    def set_knobs(self, **changes: object) -> Knobs:
+        """In-process twin of POST /_emulator/admin; raises KnobError on a bad knob."""
+        return self._server.controls.update(changes)
+
+    def stats(self) -> dict[str, object]:
+        """In-process twin of GET /_emulator/stats."""
+        stats = self._server.store.stats()
+        stats["faults_injected"] = self._server.controls.injected()
+        return stats
 
     def stop(self) -> None:
         if self._stopped:

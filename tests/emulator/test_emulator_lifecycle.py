@@ -6,9 +6,11 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from reconciler.emulator.config import EmulatorConfig
-from reconciler.emulator.server import start_background
+from reconciler.emulator.faults import KnobError
+from reconciler.emulator.server import RunningEmulator, start_background
 
 from .conftest import API_KEY
 
@@ -92,3 +94,18 @@ def test_state_survives_restart(data_path: Path) -> None:
     assert data["task_id"] == task_id
     assert data["status"] == "completed"
     assert stats["total_creates"] == 1
+
+
+def test_in_process_knobs_and_stats(emulator: RunningEmulator, client: httpx.Client) -> None:
+    emulator.set_knobs(fail_rate=1.0)
+    task_id = _create(client, MINI)["data"]["task_id"]  # type: ignore[index]
+    assert client.get(QUERY + str(task_id)).json()["data"]["status"] == "failed"
+    assert emulator.stats()["total_creates"] == 1
+    with pytest.raises(KnobError):
+        emulator.set_knobs(fail_rate=3)
+
+
+def test_api_key_never_in_repr(tmp_path: Path) -> None:
+    config = EmulatorConfig(data_path=tmp_path / "k.db", api_key="sk-secret-value")
+    assert "sk-secret-value" not in repr(config)
+    assert "sk-secret-value" not in str(config)

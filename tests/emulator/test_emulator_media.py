@@ -86,3 +86,11 @@ def test_expired_url_is_403(client: httpx.Client, admin: httpx.Client) -> None:
 def test_default_ttl_is_three_days(client: httpx.Client) -> None:
     expires = int(parse_qs(urlsplit(_video_url(client)).query)["expires"][0])
     assert abs(expires - (time.time() + 3 * 24 * 3600)) < 5
+
+
+def test_head_gives_length_without_body(client: httpx.Client) -> None:
+    url = _video_url(client)
+    head = httpx.head(url, timeout=5)
+    assert head.status_code == 200
+    assert head.content == b""
+    assert int(head.headers["Content-Length"]) == len(httpx.get(url, timeout=5).content)
