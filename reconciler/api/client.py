@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import mimetypes
+import os
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
@@ -45,6 +46,7 @@ log = logging.getLogger("reconciler.api")
 PREFIX = "/api/open-api/v1"
 CATALOG_PATH = "/api/openapi/model/catalog"
 FINGERPRINT_HEADER = "X-Reconciler-Fingerprint"
+MAX_UPLOAD_BYTES = 100 * 1024 * 1024  # API-FACTS §3.12: files/upload takes up to 100 MB
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0, write=60.0, pool=60.0)
 
 
@@ -222,6 +224,12 @@ class SeedanceClient:
                 "check that the file exists and is readable; nothing was sent",
             ) from None
         with handle:
+            size = os.fstat(handle.fileno()).st_size
+            if size > MAX_UPLOAD_BYTES:
+                raise ApiNotCreated(
+                    f"{endpoint}: {path.name} is {size} bytes; the upload limit is 100 MB",
+                    "make the file smaller, or host it and reference it by https:// URL",
+                )
             # httpx's multipart encoder reads file objects in 64 KiB chunks and takes the
             # Content-Length from fstat, so the file is never held in memory.
             data = await self._send(

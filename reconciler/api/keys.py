@@ -9,6 +9,7 @@ is about to become an error message or a log line.
 
 from __future__ import annotations
 
+import hmac
 import os
 import re
 from collections.abc import Mapping
@@ -67,7 +68,7 @@ class ApiKey:
         raise TypeError("ApiKey cannot be pickled")
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, ApiKey) and other._secret == self._secret
+        return isinstance(other, ApiKey) and hmac.compare_digest(other._secret, self._secret)
 
     def __hash__(self) -> int:
         return hash((ApiKey, self._secret))

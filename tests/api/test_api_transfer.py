@@ -230,3 +230,19 @@ def test_download_unwritable_destination(tmp_path: Path) -> None:
                 await api.download("https://cdn.test/v.mp4", blocker / "v.mp4")
 
     run(go())
+
+
+def test_upload_over_the_limit_sends_nothing(tmp_path: Path) -> None:
+    src = tmp_path / "huge.mp4"
+    with src.open("wb") as out:
+        out.truncate(100 * 1024 * 1024 + 1)  # sparse: no disk space used
+    rec = Recorder(envelope(UPLOADED))
+
+    async def go() -> None:
+        async with make_client(rec) as api:
+            with pytest.raises(ApiNotCreated) as info:
+                await api.upload_file(src)
+        assert "100 MB" in info.value.message
+
+    run(go())
+    assert rec.requests == []
