@@ -8,6 +8,7 @@ JSON columns use the portable ``sa.JSON`` so one schema serves SQLite and Postgr
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
@@ -46,6 +47,24 @@ class UtcDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+    def result_processor(
+        self, dialect: Dialect, coltype: object
+    ) -> Callable[[object], datetime | None] | None:
+        if dialect.name != "sqlite":
+            return super().result_processor(dialect, coltype)
+
+        # SQLite stores ISO text; parsing it directly is several times faster than the
+        # generic regex path, which matters for a 100k-row snapshot.
+        def process(value: object) -> datetime | None:
+            if value is None:
+                return None
+            parsed = datetime.fromisoformat(str(value))
+            if parsed.tzinfo is None:
+                return parsed.replace(tzinfo=UTC)
+            return parsed.astimezone(UTC)
+
+        return process
 
 
 class Base(DeclarativeBase):
