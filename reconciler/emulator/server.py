@@ -164,7 +164,13 @@ class _Handler(BaseHTTPRequestHandler):
         if pre.code_minus1:
             self._send(envelope(SERVER_ERROR, "server error, please retry later"))
             return
-        reply = self._route(method, path, query, body, is_upload)
+        try:
+            reply = self._route(method, path, query, body, is_upload)
+        except Exception:
+            # An emulator bug must show up as a loud 500, not as a silently dropped connection.
+            log.exception("emulator bug while handling %s %s", method, path)
+            self.close_connection = True
+            reply = json_reply({"code": SERVER_ERROR, "msg": "emulator internal error"}, 500)
         self._respond(path, reply)
 
     def _route(

@@ -169,6 +169,9 @@ def _check(
         if route.adaptive_needs_refs and ratio == "adaptive" and not (images or videos or audios):
             raise _Invalid("ratio adaptive needs reference images, videos or audios")
 
+    for flag in ("generate_audio", "face_processing", "watermark"):
+        if flag in body and body[flag] is not None and not isinstance(body[flag], bool):
+            raise _Invalid(f"{flag} must be a boolean")
     mode = _string(body, "reference_mode")
     if mode is not None and route.reference_modes and mode not in route.reference_modes:
         allowed_modes = ", ".join(sorted(route.reference_modes))
