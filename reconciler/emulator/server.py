@@ -64,6 +64,8 @@ class _Server(ThreadingHTTPServer):
         self.controls = Controls(config.knobs, config.seed)
         self.service = Service(config, self.store, self.controls, lambda: self.url)
         self.admin = Admin(self.store, self.controls, self.service)
+        self._connections: set[socket.socket] = set()
+        self._connections_lock = threading.Lock()
 
     @property
     def url(self) -> str:
@@ -71,8 +73,22 @@ class _Server(ThreadingHTTPServer):
         shown = f"[{host}]" if ":" in host else host
         return f"http://{shown}:{self.server_address[1]}"
 
+    def track(self, connection: socket.socket, alive: bool) -> None:
+        with self._connections_lock:
+            if alive:
+                self._connections.add(connection)
+            else:
+                self._connections.discard(connection)
+
     def server_close(self) -> None:
         super().server_close()
+        # Like a process exit: hang up keep-alive clients instead of serving them from a
+        # server whose state file is closed.
+        with self._connections_lock:
+            open_connections = list(self._connections)
+        for connection in open_connections:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
         self.store.close()
 
 
@@ -83,6 +99,14 @@ class _Handler(BaseHTTPRequestHandler):
     # Idle keep-alive connections give their thread back after this many seconds.
     timeout = 120
     server: _Server
+
+    def setup(self) -> None:
+        super().setup()
+        self.server.track(self.connection, alive=True)
+
+    def finish(self) -> None:
+        self.server.track(self.connection, alive=False)
+        super().finish()
 
     def log_message(self, format: str, *args: object) -> None:
         log.debug("%s " + format, self.address_string(), *args)
