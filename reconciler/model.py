@@ -15,7 +15,7 @@ Addresses (stable, documented in the README):
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 
 from pydantic import BaseModel, ConfigDict, JsonValue
 
@@ -47,6 +47,14 @@ class AssetType(enum.StrEnum):
     IMAGE = "image"
     VIDEO = "video"
     AUDIO = "audio"
+
+
+class LinkForm(enum.StrEnum):
+    """How a route wants media referenced (API-FACTS §5)."""
+
+    ASSET_AUDIT = "asset_audit"  # the Full route: ``asset://ID`` of an audited, Active asset
+    HTTPS = "https"  # a public https URL
+    HTTPS_OR_ASSET = "https_or_asset"  # either
 
 
 class BillingMode(enum.StrEnum):
@@ -110,6 +118,7 @@ class DesiredVideo(Frozen):
     media: dict[str, tuple[str, ...]] = {}
     fingerprint: str
     billing: Billing
+    link_form: LinkForm = LinkForm.HTTPS
     description: str | None = None
     labels: dict[str, str] = {}
     source: SourcePos
@@ -141,3 +150,13 @@ def video_address(name: str, matrix: Mapping[str, str] | None = None, take: int 
     if take > 1:
         address += f"#{take}"
     return address
+
+
+def media_refs(spec: Mapping[str, JsonValue]) -> Iterator[tuple[str, str]]:
+    """Every (media field, reference) of a create body or a ``spec_view``."""
+    for field in MEDIA_FIELDS:
+        value = spec.get(field)
+        values = value if isinstance(value, list) else [value]
+        for ref in values:
+            if isinstance(ref, str):
+                yield field, ref

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 
 from pydantic import JsonValue
 
-from reconciler.model import BillingMode, Frozen, Price
+from reconciler.model import BillingMode, Frozen, LinkForm, Price
 
 PLAN_FORMAT_VERSION = 1
 
@@ -68,6 +68,28 @@ class Reason(enum.StrEnum):
     OUTCOME_UNKNOWN = "outcome_unknown"
 
 
+class AssetAction(enum.StrEnum):
+    """What apply does for an asset that a paid change uses."""
+
+    REUSE = "reuse"  # the state has what the videos need
+    UPLOAD = "upload"  # a local file without an uploaded URL
+    AUDIT = "audit"  # a Full-route video needs it audited (asset://ID, Active)
+    UPLOAD_AND_AUDIT = "upload_and_audit"
+
+
+class AssetChange(Frozen):
+    """An asset used by the plan's paid changes. Holds no uploaded (signed) URL: apply
+    reads those from the state under the lock."""
+
+    address: str
+    action: AssetAction
+    content_hash: str
+    type: str
+    file: str | None = None
+    url: str | None = None
+    used_by: tuple[str, ...]
+
+
 class FieldDiff(Frozen):
     """One generative field that differs between the state and the specs."""
 
@@ -96,6 +118,7 @@ class Change(Frozen):
     prior_fingerprint: str | None = None
     prior_address: str | None = None  # for ``move``
     spec: dict[str, JsonValue] | None = None  # the create body, media as references
+    link_form: LinkForm | None = None  # how the route wants media referenced
     description: str | None = None
     labels: dict[str, str] = {}
     diffs: tuple[FieldDiff, ...] = ()
@@ -122,6 +145,7 @@ class Plan(Frozen):
     specs_digest: str
     pricing_digest: str
     changes: tuple[Change, ...]
+    assets: tuple[AssetChange, ...] = ()
     summary: dict[str, int]
     cost: CostSummary
 

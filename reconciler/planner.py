@@ -13,9 +13,11 @@ from datetime import datetime
 from pydantic import JsonValue
 
 from reconciler.errors import BudgetExceeded
-from reconciler.model import BillingMode, Desired, DesiredVideo, Price
+from reconciler.model import BillingMode, Desired, DesiredVideo, LinkForm, Price, media_refs
 from reconciler.plan import (
     Action,
+    AssetAction,
+    AssetChange,
     Change,
     Cost,
     CostSummary,
@@ -76,6 +78,7 @@ def build_plan(desired: Desired, snapshot: Snapshot, options: PlanOptions) -> Pl
         specs_digest=desired.specs_digest,
         pricing_digest=pricing_digest(options.pricing, options.currency),
         changes=tuple(selected),
+        assets=_asset_changes(desired, snapshot, selected),
         summary=_summary(selected),
         cost=_cost_summary(selected, options.currency),
     )
@@ -177,6 +180,7 @@ def _paid(
         fingerprint=video.fingerprint,
         prior_fingerprint=record.fingerprint if record else None,
         spec=video.spec_view(),
+        link_form=video.link_form,
         description=video.description,
         labels=video.labels,
         diffs=diffs,
@@ -262,6 +266,47 @@ def _find_moves(
         if video.address not in records and candidates:
             moves[video.address] = candidates.pop(0)
     return moves
+
+
+def _asset_changes(
+    desired: Desired, snapshot: Snapshot, changes: Iterable[Change]
+) -> tuple[AssetChange, ...]:
+    """What the paid changes need of their named assets: upload, audit, or nothing."""
+    assets = {asset.address: asset for asset in desired.assets}
+    known = {record.content_hash: record for record in snapshot.assets}
+    users: dict[str, list[Change]] = {}
+    for change in changes:
+        if change.action.paid and change.spec:
+            for _field, ref in media_refs(change.spec):
+                if ref in assets:
+                    users.setdefault(ref, []).append(change)
+    planned = []
+    for address in sorted(users):
+        asset = assets[address]
+        record = known.get(asset.content_hash)
+        upload = asset.file is not None and not (record and record.uploaded_url)
+        audited = bool(
+            record and record.audit_asset_id and (record.audit_status or "").lower() == "active"
+        )
+        audit = not audited and any(c.link_form is LinkForm.ASSET_AUDIT for c in users[address])
+        action = {
+            (False, False): AssetAction.REUSE,
+            (True, False): AssetAction.UPLOAD,
+            (False, True): AssetAction.AUDIT,
+            (True, True): AssetAction.UPLOAD_AND_AUDIT,
+        }[(upload, audit)]
+        planned.append(
+            AssetChange(
+                address=address,
+                action=action,
+                content_hash=asset.content_hash,
+                type=asset.type.value,
+                file=asset.file,
+                url=asset.url,
+                used_by=tuple(sorted({c.address for c in users[address]})),
+            )
+        )
+    return tuple(planned)
 
 
 def _diffs(

@@ -147,6 +147,15 @@ def check_response(
                 code=code,
                 retry_after=after,
             )
+        if status == 504 and creates:
+            # A gateway timed out waiting for the origin, which may have created the task:
+            # that is a read timeout one hop away, so the outcome is unknown (DESIGN §6).
+            raise ApiOutcomeUnknown(
+                f"{endpoint}: gateway timeout (HTTP 504){vendor}; the task may exist",
+                HINT_UNKNOWN_CREATE,
+                http_status=status,
+                code=code,
+            )
         if status >= 500:
             raise ApiRetryable(
                 f"{endpoint}: server error (HTTP {status}){vendor}",

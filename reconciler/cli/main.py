@@ -91,6 +91,9 @@ def main(
         format="%(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    # httpx logs every request's full URL at INFO: result URLs are signed, so never.
+    for noisy in ("httpx", "httpcore"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     flags = Flags(project_dir=project_dir, specs=specs, state=state, api_url=api_url, debug=debug)
     ctx.obj = LazyApp(flags)
 

@@ -30,6 +30,12 @@ class Event:
     progress: int | None = None
 
 
+class StopSignal(Protocol):
+    """Set by the first Ctrl-C: start nothing new, finish what is in flight."""
+
+    def is_set(self) -> bool: ...
+
+
 class Observer(Protocol):
     def __call__(self, event: Event) -> None: ...
 

@@ -16,16 +16,14 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ParamSpec, Protocol, TypeVar
-
-from pydantic import JsonValue
+from typing import ParamSpec, TypeVar
 
 from reconciler.api import SeedanceClient
 from reconciler.api.retry import RetryPolicy, retry_call
-from reconciler.errors import ApiError, ApiOutcomeUnknown, ReconcilerError
-from reconciler.executor.events import Event, EventKind, Observer, ignore
+from reconciler.errors import ApiError, ApiOutcomeUnknown
+from reconciler.executor.assets import AssetFailure, AssetPipeline, Resolved, resolve_body
+from reconciler.executor.events import Event, EventKind, Observer, StopSignal, ignore
 from reconciler.executor.waiting import TaskWatch, Waiter
-from reconciler.model import SINGLE_MEDIA_FIELDS
 from reconciler.plan import Action, Change, Plan
 from reconciler.store import StateStore
 
@@ -33,10 +31,6 @@ log = logging.getLogger(__name__)
 
 P = ParamSpec("P")
 T = TypeVar("T")
-
-
-class StopSignal(Protocol):
-    def is_set(self) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -111,12 +105,10 @@ class Executor:
 
     async def apply(self, plan: Plan) -> ApplyResult:
         result = ApplyResult()
-        for change in plan.changes:
-            if change.action.paid:
-                _check_resolvable(change)
         try:
             await self._bookkeeping(plan, result)
-            watches = await self._creates(plan, result)
+            resolved = await self._assets(plan)
+            watches = await self._creates(plan, result, resolved)
             watches += [
                 TaskWatch(c.address, c.task_id, downloading=c.action is Action.DOWNLOAD)
                 for c in plan.changes
@@ -159,7 +151,24 @@ class Executor:
             result.bookkeeping.append(change.address)
             self.observer(Event(EventKind.STATE, change.address, change.action.value))
 
-    async def _creates(self, plan: Plan, result: ApplyResult) -> list[TaskWatch]:
+    async def _assets(self, plan: Plan) -> dict[str, Resolved]:
+        if not plan.assets:
+            return {}
+        snapshot = await self.writer(self.store.snapshot)
+        pipeline = AssetPipeline(
+            self.client,
+            self.store,
+            self.writer,
+            project_root=self.options.project_root,
+            observer=self.observer,
+            stop=self.stop,
+            poll_interval=self.options.poll_interval,
+        )
+        return await pipeline.run(plan.assets, {a.content_hash: a for a in snapshot.assets})
+
+    async def _creates(
+        self, plan: Plan, result: ApplyResult, resolved: dict[str, Resolved]
+    ) -> list[TaskWatch]:
         paid = [change for change in plan.changes if change.action.paid]
         gate = asyncio.Semaphore(max(1, self.options.parallelism))
         watches: list[TaskWatch] = []
@@ -170,16 +179,22 @@ class Executor:
                     result.skipped.append(change.address)
                     self.observer(Event(EventKind.SKIPPED, change.address, "interrupted"))
                     return
-                task_id = await self._create(change, result)
+                task_id = await self._create(change, result, resolved)
                 if task_id is not None:
                     watches.append(TaskWatch(change.address, task_id))
 
         await asyncio.gather(*(one(change) for change in paid))
         return watches
 
-    async def _create(self, change: Change, result: ApplyResult) -> str | None:
-        body = request_body(change)
+    async def _create(
+        self, change: Change, result: ApplyResult, resolved: dict[str, Resolved]
+    ) -> str | None:
         fingerprint = change.fingerprint or ""
+        refused: str | None = None
+        try:
+            body = resolve_body(change, resolved)
+        except AssetFailure as failure:
+            body, refused = dict(change.spec or {}), failure.message
         op_id = await self.writer(
             self.store.record_intent,
             self.run_id,
@@ -190,6 +205,11 @@ class Executor:
             labels=change.labels,
             request=body,
         )
+        if refused is not None:  # never sent: nothing was created
+            await self.writer(self.store.record_rejected, op_id, message=refused)
+            result.rejected[change.address] = refused
+            self.observer(Event(EventKind.CREATE_FAILED, change.address, refused))
+            return None
         self.observer(Event(EventKind.CREATE_SENT, change.address))
 
         def on_retry(error: ApiError, delay: float) -> None:
@@ -250,22 +270,3 @@ class Executor:
         result.failed.update(outcome.failed)
         result.downloaded.update(outcome.downloaded)
         result.pending.extend(outcome.pending)
-
-
-def request_body(change: Change) -> dict[str, JsonValue]:
-    """The create body for a paid change: its spec, media references passed as written."""
-    return dict(change.spec or {})
-
-
-def _check_resolvable(change: Change) -> None:
-    for key, value in (change.spec or {}).items():
-        refs = [value] if key in SINGLE_MEDIA_FIELDS else value
-        if not isinstance(refs, list):
-            continue
-        for ref in refs:
-            if isinstance(ref, str) and ref.startswith("asset."):
-                raise ReconcilerError(
-                    f"{change.address} uses {ref}: named assets need the asset pipeline "
-                    "(upload and audit), which this version cannot run yet",
-                    hint="reference the media by a public https:// URL or asset://ID for now",
-                )

@@ -17,16 +17,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, ParamSpec, Protocol, TypeVar
+from typing import ParamSpec, Protocol, TypeVar
 
 from reconciler.api import SeedanceClient, TaskInfo
 from reconciler.api.retry import RetryPolicy, retry_call
-from reconciler.errors import ApiError
-from reconciler.executor.events import Event, EventKind, Observer
+from reconciler.errors import ApiError, ReconcilerError
+from reconciler.executor.events import Event, EventKind, Observer, StopSignal
 from reconciler.store import StateStore
-
-if TYPE_CHECKING:
-    from reconciler.executor.run import StopSignal
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -167,12 +164,14 @@ class Waiter:
         try:
             sha256, _size = await self.client.download(info.result_video_url, part)
             await asyncio.to_thread(_fsync_and_rename, part, final)
-        except ApiError as error:
+        except (ReconcilerError, OSError) as error:
+            if not isinstance(error, ReconcilerError):
+                error = ReconcilerError(f"cannot write {final}: {error}")
             with contextlib.suppress(FileNotFoundError):
                 part.unlink()
             outcome.failed[watch.address] = f"download failed: {error.message}"
             self.observer(Event(EventKind.DOWNLOAD_FAILED, watch.address, error.message))
-            if error.http_status in (403, 404, 410):
+            if isinstance(error, ApiError) and error.http_status in (403, 404, 410):
                 await self.writer(
                     self.store.record_task,
                     watch.address,

@@ -118,7 +118,7 @@ def test_parse_retry_after_edge_cases() -> None:
     assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", 2e9) == 0.0
 
 
-@pytest.mark.parametrize("status", [500, 502, 503, 504])
+@pytest.mark.parametrize("status", [500, 502, 503])
 def test_http_5xx_is_retryable(status: int) -> None:
     error = create_error(httpx.Response(status, text="<html>bad gateway</html>"))
     assert isinstance(error, ApiRetryable)
@@ -219,3 +219,35 @@ def test_broken_content_encoding_is_outcome_unknown() -> None:
     )
     assert type(error) is ApiOutcomeUnknown
     assert "DecodingError" in error.message
+
+
+def test_gateway_timeout_on_create_is_outcome_unknown_but_retryable_on_reads() -> None:
+    """A 504 means a proxy gave up waiting: the origin may have created the task."""
+    import asyncio
+
+    import httpx
+
+    from reconciler.api import ApiKey, SeedanceClient
+    from reconciler.errors import ApiOutcomeUnknown, ApiRetryable
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(504, text="upstream timed out")
+
+    async def run() -> tuple[BaseException, BaseException]:
+        client = SeedanceClient(
+            "http://api.test", ApiKey("sk-test-key"), transport=httpx.MockTransport(handler)
+        )
+        async with client:
+            try:
+                await client.create_video({"model": "m", "prompt": "p", "duration": 5})
+            except BaseException as error:
+                created = error
+            try:
+                await client.get_task("t1")
+            except BaseException as error:
+                read = error
+        return created, read
+
+    created, read = asyncio.run(run())
+    assert isinstance(created, ApiOutcomeUnknown)
+    assert isinstance(read, ApiRetryable)
