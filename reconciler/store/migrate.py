@@ -12,6 +12,7 @@ import importlib.resources
 import logging
 from pathlib import Path
 
+import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
@@ -22,6 +23,9 @@ from reconciler.errors import StateUnavailable, StateVersionError
 from reconciler.store.engine import WRITE, is_default_url, redact
 
 log = logging.getLogger(__name__)
+
+# Key of the PostgreSQL advisory lock that serialises schema changes ("reconcil").
+_MIGRATION_LOCK_KEY = int.from_bytes(b"reconcil", "big") >> 1
 
 
 def migrations_dir() -> Path:
@@ -83,25 +87,32 @@ def upgrade_hint(url: str) -> str:
 
 def ensure_schema(engine: Engine, url: str, *, upgrade_allowed: bool) -> None:
     """Bring a new database to head; refuse (or, when allowed, upgrade) an old one."""
-    current = current_revision(engine)
     head = head_revision()
-    if current == head:
+    if current_revision(engine) == head:
         return
-    if current is None:
-        log.info("creating the state schema in %s", redact(url))
-        upgrade(engine)
-        return
-    if current not in known_revisions():
-        raise StateVersionError(
-            f"the state database {redact(url)!r} is at schema revision {current!r}, "
-            f"newer than this reconciler knows (head {head!r})",
-            hint="upgrade reconciler to the version that last wrote this state",
-        )
-    if not upgrade_allowed:
-        raise StateVersionError(
-            f"the state database {redact(url)!r} is at schema revision {current!r}, "
-            f"behind this reconciler (head {head!r})",
-            hint=upgrade_hint(url),
-        )
-    log.info("upgrading the state schema of %s from %s to %s", redact(url), current, head)
-    upgrade(engine)
+    # Several processes may meet a new database at once: decide and migrate inside one
+    # exclusive transaction (SQLite BEGIN IMMEDIATE; a transaction-scoped advisory lock
+    # on PostgreSQL), re-reading the revision once we hold it.
+    with engine.connect().execution_options(**{WRITE: True}) as conn, conn.begin():
+        if conn.dialect.name == "postgresql":
+            conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_MIGRATION_LOCK_KEY)))
+        current = MigrationContext.configure(conn).get_current_revision()
+        if current == head:
+            return
+        if current is not None and current not in known_revisions():
+            raise StateVersionError(
+                f"the state database {redact(url)!r} is at schema revision {current!r}, "
+                f"newer than this reconciler knows (head {head!r})",
+                hint="upgrade reconciler to the version that last wrote this state",
+            )
+        if current is not None and not upgrade_allowed:
+            raise StateVersionError(
+                f"the state database {redact(url)!r} is at schema revision {current!r}, "
+                f"behind this reconciler (head {head!r})",
+                hint=upgrade_hint(url),
+            )
+        if current is None:
+            log.info("creating the state schema in %s", redact(url))
+        else:
+            log.info("upgrading the state schema of %s from %s to %s", redact(url), current, head)
+        command.upgrade(alembic_config(conn), "head")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -177,3 +179,24 @@ def test_sqlite_path_under_a_file(tmp_path: Path) -> None:
 
 def test_migrations_found_in_checkout() -> None:
     assert (migrate.migrations_dir() / "env.py").is_file()
+
+
+def test_concurrent_first_use_creates_one_schema(state_url: str) -> None:
+    code = (
+        "import sys\n"
+        "from reconciler.store import StateStore\n"
+        "with StateStore.open(sys.argv[1]) as store:\n"
+        "    print(store.lineage())\n"
+    )
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", code, state_url],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(4)
+    ]
+    outputs = [proc.communicate(timeout=60) for proc in procs]
+    assert [proc.returncode for proc in procs] == [0] * 4, outputs
+    assert len({out.strip() for out, _ in outputs}) == 1
