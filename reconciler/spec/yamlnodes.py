@@ -11,14 +11,19 @@ the library raises becomes a ``Diagnostic`` instead of a traceback.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from pydantic import JsonValue
 from ruamel.yaml import YAML
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from reconciler.errors import Diagnostic
+
+try:
+    from ruamel.yaml.cyaml import CBaseLoader
+except ImportError:  # pragma: no cover - only without ruamel.yaml.clib
+    CBaseLoader = None  # type: ignore[assignment,misc]
 
 MAX_FILE_BYTES = 8 * 1024 * 1024
 MAX_NODES = 1_000_000
@@ -36,29 +41,27 @@ _MAP = "tag:yaml.org,2002:map"
 _SEQ = "tag:yaml.org,2002:seq"
 
 
-@dataclass(frozen=True, slots=True)
-class Pos:
+# NamedTuples rather than frozen dataclasses: a large spec set makes hundreds of
+# thousands of these, and tuple construction is several times cheaper.
+class Pos(NamedTuple):
     """A 1-based line and column inside one file."""
 
     line: int
     col: int
 
 
-@dataclass(frozen=True, slots=True)
-class YScalar:
+class YScalar(NamedTuple):
     value: Scalar
     pos: Pos
     text: str  # the scalar as written, for messages
 
 
-@dataclass(frozen=True, slots=True)
-class YSeq:
+class YSeq(NamedTuple):
     items: tuple[YNode, ...]
     pos: Pos
 
 
-@dataclass(frozen=True, slots=True)
-class YMap:
+class YMap(NamedTuple):
     """A mapping with string keys, in document order (duplicates already reported)."""
 
     entries: tuple[tuple[str, Pos, YNode], ...]
@@ -114,7 +117,7 @@ class _Composer:
     expansion.
     """
 
-    __slots__ = ("active", "diags", "done", "shown", "sizes")
+    __slots__ = ("active", "diags", "done", "shared", "shown", "sizes")
 
     def __init__(self, shown: str, diags: list[Diagnostic]) -> None:
         self.shown = shown
@@ -122,41 +125,48 @@ class _Composer:
         self.done: dict[int, YNode] = {}
         self.sizes: dict[int, int] = {}
         self.active: set[int] = set()
+        self.shared = False  # an alias was seen: the expanded size must be checked
 
     def convert(self, root: Node) -> YNode:
-        size = self._size(root, 0)
-        if size > MAX_NODES:
+        result = self.convert_node(root, 0)
+        if self.shared and self._size(root) > MAX_NODES:
             raise _TooBig(_pos(root), f"document expands to more than {MAX_NODES} values")
-        return self._convert(root)
+        return result
 
-    def _size(self, node: Node, depth: int) -> int:
+    def _size(self, node: Node) -> int:
+        # Only reached for acyclic graphs (convert_node refuses cycles first).
         key = id(node)
         known = self.sizes.get(key)
         if known is not None:
             return known
-        if key in self.active:
-            raise _TooBig(_pos(node), "an alias refers to the value that contains it")
-        if depth > MAX_DEPTH:
-            raise _TooBig(_pos(node), f"document is nested more than {MAX_DEPTH} levels deep")
-        self.active.add(key)
         total = 1
         if isinstance(node, SequenceNode):
             for item in node.value:
-                total += self._size(item, depth + 1)
+                total += self._size(item)
         elif isinstance(node, MappingNode):
             for key_node, value_node in node.value:
-                total += self._size(key_node, depth + 1) + self._size(value_node, depth + 1)
-        self.active.discard(key)
+                total += self._size(key_node) + self._size(value_node)
         # Saturate: the exact number past the limit does not matter.
         self.sizes[key] = min(total, MAX_NODES + 1)
         return self.sizes[key]
 
-    def _convert(self, node: Node) -> YNode:
+    def convert_node(self, node: Node, depth: int) -> YNode:
         key = id(node)
         known = self.done.get(key)
-        if known is None:
-            known = _convert(node, self)
-            self.done[key] = known
+        if known is not None:
+            self.shared = True
+            return known
+        if isinstance(node, ScalarNode):
+            known = _scalar(node, self.shown, self.diags)
+        else:
+            if key in self.active:
+                raise _TooBig(_pos(node), "an alias refers to the value that contains it")
+            if depth > MAX_DEPTH:
+                raise _TooBig(_pos(node), f"document is nested more than {MAX_DEPTH} levels deep")
+            self.active.add(key)
+            known = _convert(node, self, depth)
+            self.active.discard(key)
+        self.done[key] = known
         return known
 
 
@@ -202,12 +212,25 @@ class YamlReader:
             return data, None
         return data, self.parse(text, shown, diags)
 
+    def _compose(self, text: str) -> Node | None:
+        if CBaseLoader is None:  # no C extension: the slower composer resolves tags itself
+            composed: Node | None = self._yaml.compose(text)
+            return composed
+        # The C loader with the base resolver: no per-scalar Python tag resolution
+        # (the dominant cost of the safe composer); plain scalars are typed in _scalar.
+        loader = CBaseLoader(text)
+        try:
+            node: Node | None = loader.get_single_node()
+        finally:
+            loader.dispose()
+        return node
+
     def parse(self, text: str, shown: str, diags: list[Diagnostic]) -> YNode | None:
         if len(text) > MAX_FILE_BYTES:
             diags.append(Diagnostic(shown, 1, 1, "file is larger than the limit of 8 MiB"))
             return None
         try:
-            root = self._yaml.compose(text)
+            root = self._compose(text)
         except Exception as exc:  # the library raises many types; none may escape
             diags.append(_yaml_error(shown, exc))
             return None
@@ -226,6 +249,15 @@ class YamlReader:
                 )
             )
             return None
+
+
+def _tag(node: Node) -> str:
+    # Node.tag renders a Tag object to text on every access (a measurable cost at 100k
+    # nodes); a tag that came from the C parser is stored whole in `suffix`.
+    ctag = node.ctag
+    if ctag is not None and ctag.handle is None and isinstance(ctag.suffix, str):
+        return ctag.suffix
+    return str(node.tag)
 
 
 def _pos(node: Node) -> Pos:
@@ -257,13 +289,49 @@ def _yaml_error(shown: str, exc: Exception) -> Diagnostic:
 
 
 _INT_RE = re.compile(r"^[-+]?(0|[1-9][0-9_]*)$")
+# YAML 1.2 core schema, for plain (unquoted) scalars.
+_IMPLICIT_START = frozenset("-+.0123456789~nNtTfF")
+_CORE_INT = re.compile(r"^[-+]?[0-9]+$|^0o[0-7]+$|^0x[0-9a-fA-F]+$")
+_CORE_FLOAT = re.compile(
+    r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$"
+    r"|^[-+]?\.(inf|Inf|INF)$|^\.(nan|NaN|NAN)$"
+)
+_NULLS = frozenset(("~", "null", "Null", "NULL"))
+_TRUE = frozenset(("true", "True", "TRUE"))
+_FALSE = frozenset(("false", "False", "FALSE"))
+
+
+def _implicit(text: str, pos: Pos) -> YScalar:
+    if text in _NULLS:
+        return YScalar(None, pos, text)
+    if text in _TRUE:
+        return YScalar(True, pos, text)
+    if text in _FALSE:
+        return YScalar(False, pos, text)
+    if _CORE_INT.match(text):
+        if text.startswith(("0o", "0x")):
+            return YScalar(int(text, 0), pos, text)
+        return YScalar(int(text), pos, text)
+    if _CORE_FLOAT.match(text):
+        lowered = text.lower()
+        if lowered.endswith(".inf"):
+            return YScalar(float("-inf" if text[0] == "-" else "inf"), pos, text)
+        if lowered == ".nan":
+            return YScalar(float("nan"), pos, text)
+        return YScalar(float(text), pos, text)
+    return YScalar(text, pos, text)
 
 
 def _scalar(node: ScalarNode, shown: str, diags: list[Diagnostic]) -> YScalar:
     text: str = node.value
     pos = _pos(node)
-    tag = str(node.tag)
+    tag = _tag(node)
     if tag == _STR:
+        if not node.style:
+            if not text:
+                return YScalar(None, pos, text)
+            if text[0] in _IMPLICIT_START:
+                return _implicit(text, pos)
         return YScalar(text, pos, text)
     if tag == _NULL:
         return YScalar(None, pos, text)
@@ -297,23 +365,23 @@ def _scalar(node: ScalarNode, shown: str, diags: list[Diagnostic]) -> YScalar:
     return YScalar(text, pos, text)
 
 
-def _convert(node: Node, composer: _Composer) -> YNode:
+def _convert(node: Node, composer: _Composer, depth: int) -> YNode:
     shown, diags = composer.shown, composer.diags
     if isinstance(node, ScalarNode):
         return _scalar(node, shown, diags)
     if isinstance(node, SequenceNode):
-        if node.tag != _SEQ:
+        if _tag(node) != _SEQ:
             _bad_tag(node, shown, diags)
-        items = tuple(composer._convert(item) for item in node.value)
+        items = tuple(composer.convert_node(item, depth + 1) for item in node.value)
         return YSeq(items, _pos(node))
     if isinstance(node, MappingNode):
-        if node.tag != _MAP:
+        if _tag(node) != _MAP:
             _bad_tag(node, shown, diags)
         entries: list[tuple[str, Pos, YNode]] = []
         seen: dict[str, Pos] = {}
         for key_node, value_node in node.value:
             key_pos = _pos(key_node)
-            if not isinstance(key_node, ScalarNode) or key_node.tag == _NULL:
+            if not isinstance(key_node, ScalarNode) or _is_null_key(key_node):
                 diags.append(
                     Diagnostic(
                         shown,
@@ -349,10 +417,16 @@ def _convert(node: Node, composer: _Composer) -> YNode:
                 )
                 continue
             seen[key] = key_pos
-            value = composer._convert(value_node)
+            value = composer.convert_node(value_node, depth + 1)
             entries.append((key, key_pos, value))
         return YMap(tuple(entries), _pos(node))
     raise _TooBig(_pos(node), "unsupported YAML node")
+
+
+def _is_null_key(node: ScalarNode) -> bool:
+    if _tag(node) == _NULL:
+        return True
+    return not node.style and (node.value == "" or node.value in _NULLS)
 
 
 def _bad_tag(node: Node, shown: str, diags: list[Diagnostic]) -> None:
@@ -362,7 +436,7 @@ def _bad_tag(node: Node, shown: str, diags: list[Diagnostic]) -> None:
             shown,
             pos.line,
             pos.col,
-            f"unsupported YAML tag {node.tag!r}",
+            f"unsupported YAML tag {_tag(node)!r}",
             "remove the tag",
         )
     )
