@@ -18,7 +18,7 @@ def _write(root: Path, files: int, per_file: int) -> None:
         for v in range(per_file):
             lines += [
                 f"  v{f}-{v}:",
-                f"    prompt: Scene {f}/{v}: a paper boat drifts down a neon canal at night.",
+                f"    prompt: Scene {f}/{v}, a paper boat drifts down a neon canal at night.",
                 "    ratio: '16:9'",
                 "    labels: {campaign: launch, team: brand}",
             ]
