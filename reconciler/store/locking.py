@@ -48,10 +48,16 @@ class LockBackend(Protocol):
     def force_unlock(self, lock_id: str) -> LockInfo: ...
 
 
-def backend_for(engine: Engine, lineage: str) -> LockBackend:
+def backend_for(
+    engine: Engine,
+    lineage: str,
+    *,
+    heartbeat: float = HEARTBEAT_EVERY,
+    stale_after: float = STALE_AFTER,
+) -> LockBackend:
     if engine.dialect.name == "postgresql":
         return PostgresLock(engine, lineage)
-    return SqliteLock(engine)
+    return SqliteLock(engine, heartbeat=heartbeat, stale_after=stale_after)
 
 
 def pid_alive(pid: int) -> bool:
@@ -117,8 +123,17 @@ def _write_lock_row(
 
 
 class SqliteLock:
-    def __init__(self, engine: Engine, *, stale_after: float = STALE_AFTER) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        heartbeat: float = HEARTBEAT_EVERY,
+        stale_after: float = STALE_AFTER,
+    ) -> None:
+        if stale_after < 3 * heartbeat:
+            raise ValueError("stale_after must allow several missed heartbeats")
         self._engine = engine
+        self._heartbeat = heartbeat
         self._stale_after = stale_after
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -162,7 +177,7 @@ class SqliteLock:
         return info
 
     def _beat(self, lock_id: str) -> None:
-        while not self._stop.wait(HEARTBEAT_EVERY):
+        while not self._stop.wait(self._heartbeat):
             try:
                 with (
                     self._engine.connect().execution_options(**{WRITE: True}) as conn,
@@ -180,7 +195,7 @@ class SqliteLock:
     def release(self, info: LockInfo) -> None:
         self._stop.set()
         if self._thread is not None:
-            self._thread.join(timeout=HEARTBEAT_EVERY + 10)
+            self._thread.join(timeout=self._heartbeat + 10)
         with (
             self._engine.connect().execution_options(**{WRITE: True}) as conn,
             conn.begin(),

@@ -31,8 +31,20 @@ log = logging.getLogger(__name__)
 class StateStore(StateEditor):
     """The state database. Open with ``StateStore.open(url)``; use as a context manager."""
 
+    # SQLite lock timing (seconds): how often a holder proves it is alive, and how old
+    # its last proof may be before another process treats the lock as abandoned.
+    lock_heartbeat: float = locking.HEARTBEAT_EVERY
+    lock_stale_after: float = locking.STALE_AFTER
+
     @classmethod
-    def open(cls, url: str, *, upgrade: bool = False) -> StateStore:
+    def open(
+        cls,
+        url: str,
+        *,
+        upgrade: bool = False,
+        lock_heartbeat: float = locking.HEARTBEAT_EVERY,
+        lock_stale_after: float = locking.STALE_AFTER,
+    ) -> StateStore:
         """Open ``url``: a new database is created at the head revision.
 
         A database behind the code is refused with ``StateVersionError`` (its hint is the
@@ -51,7 +63,18 @@ class StateStore(StateEditor):
         except BaseException:
             engine.dispose()
             raise
-        return cls(engine, url)
+        store = cls(engine, url)
+        store.lock_heartbeat = lock_heartbeat
+        store.lock_stale_after = lock_stale_after
+        return store
+
+    def _lock_backend(self) -> locking.LockBackend:
+        return locking.backend_for(
+            self._engine,
+            self.lineage(),
+            heartbeat=self.lock_heartbeat,
+            stale_after=self.lock_stale_after,
+        )
 
     def close(self) -> None:
         self._engine.dispose()
@@ -100,7 +123,7 @@ class StateStore(StateEditor):
         Raises ``StateLocked`` (naming the holder and the ``force-unlock`` command) if
         another live process holds it after ``timeout`` seconds of bounded polling.
         """
-        backend = locking.backend_for(self._engine, self.lineage())
+        backend = self._lock_backend()
         info = backend.acquire(holder, command=command, run_id=run_id, timeout=timeout)
         try:
             yield info
@@ -109,7 +132,7 @@ class StateStore(StateEditor):
 
     def force_unlock(self, lock_id: str) -> LockInfo:
         """Remove a dead holder's lock; refused while its holder is alive."""
-        return locking.backend_for(self._engine, self.lineage()).force_unlock(lock_id)
+        return self._lock_backend().force_unlock(lock_id)
 
 
 def _ensure_meta(engine: Engine) -> None:

@@ -1,6 +1,6 @@
 """A separate process that takes the state lock, for the locking tests.
 
-Usage: python lock_holder.py URL HOLD_SECONDS TIMEOUT_SECONDS
+Usage: python lock_holder.py URL HOLD_SECONDS TIMEOUT_SECONDS [HEARTBEAT_SECONDS]
 Prints one JSON line (``{"ok": true, "lock_id": ...}`` or ``{"ok": false, ...}``), holds
 the lock for HOLD_SECONDS, then releases it and exits.
 """
@@ -17,7 +17,8 @@ from reconciler.store import StateStore
 
 def main() -> int:
     url, hold, timeout = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])
-    with StateStore.open(url) as store:
+    heartbeat = float(sys.argv[4]) if len(sys.argv) > 4 else 5.0
+    with StateStore.open(url, lock_heartbeat=heartbeat, lock_stale_after=30 * heartbeat) as store:
         try:
             with store.lock("child", timeout=timeout, command="test-hold") as info:
                 print(json.dumps({"ok": True, "lock_id": info.lock_id}), flush=True)

@@ -27,9 +27,11 @@ HOLDER = Path(__file__).with_name("lock_holder.py")
 LINE_TIMEOUT = 20.0
 
 
-def _spawn(url: str, hold: float, timeout: float = 0.0) -> subprocess.Popen[str]:
+def _spawn(
+    url: str, hold: float, timeout: float = 0.0, heartbeat: float = 5.0
+) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, str(HOLDER), url, str(hold), str(timeout)],
+        [sys.executable, str(HOLDER), url, str(hold), str(timeout), str(heartbeat)],
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -47,8 +49,10 @@ def _first_line(proc: subprocess.Popen[str]) -> dict[str, object]:
 
 
 @contextmanager
-def _holder(url: str, hold: float = 60.0) -> Iterator[tuple[subprocess.Popen[str], str]]:
-    proc = _spawn(url, hold)
+def _holder(
+    url: str, hold: float = 60.0, heartbeat: float = 5.0
+) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    proc = _spawn(url, hold, heartbeat=heartbeat)
     try:
         data = _first_line(proc)
         assert data["ok"] is True, data
@@ -169,3 +173,29 @@ def test_sqlite_fresh_heartbeat_elsewhere_is_respected(tmp_path: Path) -> None:
             pass
         with pytest.raises(StateLocked, match="live"):
             store.force_unlock("f" * 32)
+
+
+def test_sqlite_frozen_holder_goes_stale(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'state.db'}"
+    with (
+        StateStore.open(url, lock_heartbeat=0.1, lock_stale_after=1.0) as store,
+        _holder(url, heartbeat=0.1) as (proc, lock_id),
+    ):
+        first = store.lock_holder()
+        assert first is not None
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            time.sleep(0.1)
+            later = store.lock_holder()
+            if later is not None and later.heartbeat_at > first.heartbeat_at:
+                break
+        else:
+            pytest.fail("the holder's heartbeat never advanced")
+        with pytest.raises(StateLocked):  # alive and beating: respected
+            store.force_unlock(lock_id)
+        os.kill(proc.pid, signal.SIGSTOP)  # alive, but its heartbeat stops
+        try:
+            with store.lock("parent", timeout=5) as info:
+                assert info.took_over is not None and "heartbeat" in info.took_over
+        finally:
+            _kill(proc)
