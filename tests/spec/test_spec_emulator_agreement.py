@@ -1,0 +1,66 @@
+"""The spec's capability table never accepts what the emulator refuses.
+
+The two tables are written independently on purpose (the emulator imports nothing of
+ours). Where the docs leave room, the spec side may be stricter (fewer ratios, no
+asset:// where the docs only show URLs, ...), never looser: a spec that validates must
+not be refused by the emulator for a documented limit. Billing modes must be equal.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from reconciler.emulator.routes import Frames, Media, RouteTable
+from reconciler.spec import ModelCaps, builtin_table
+
+TABLE = builtin_table()
+ROUTES = RouteTable()
+
+_MEDIA_OK = {
+    "asset_audit": {Media.ASSET_ONLY},
+    "https": {Media.HTTPS_ONLY, Media.HTTPS_OR_ASSET},
+    "https_or_asset": {Media.HTTPS_OR_ASSET},
+}
+_FRAMES_OK = {
+    "none": set(Frames),
+    "either": {Frames.ANY},
+    "both_required": {Frames.BOTH, Frames.ANY},
+    "last_needs_first": {Frames.LAST_NEEDS_FIRST, Frames.ANY},
+}
+
+
+def _at_most(ours: int | None, theirs: int | None) -> bool:
+    return theirs is None or (ours is not None and ours <= theirs)
+
+
+@pytest.mark.parametrize("name", TABLE.names())
+def test_spec_rules_fit_inside_the_emulator(name: str) -> None:
+    caps: ModelCaps = TABLE.models[name]
+    resolved = ROUTES.resolve(name)
+    assert resolved is not None, f"the emulator does not know {name}"
+    route = resolved.route
+    assert caps.billing.mode.value == route.billing.value
+    rule = caps.duration
+    if route.duration_set is not None:
+        assert rule.allowed is not None and set(rule.allowed) <= set(route.duration_set)
+    elif rule.allowed is not None:
+        assert all(route.duration_min <= v <= route.duration_max for v in rule.allowed)
+    else:
+        assert rule.min is not None and rule.max is not None
+        assert route.duration_min <= rule.min and rule.max <= route.duration_max
+    assert set(caps.ratios) <= set(route.ratios)
+    if route.resolutions:
+        assert set(caps.resolutions) <= set(route.resolutions)
+    assert route.media in _MEDIA_OK[caps.media_link]
+    assert route.frames in _FRAMES_OK[caps.frames]
+    videos = route.max_videos if route.videos else 0
+    audios = route.max_audios if route.audios else 0
+    assert _at_most(caps.max_images, route.max_images)
+    assert _at_most(caps.max_videos, videos)
+    assert _at_most(caps.max_audios, audios)
+    assert _at_most(caps.prompt_max, route.prompt_max)
+    assert caps.requires_reference_videos or not route.requires_videos
+    assert caps.frames_exclusive_refs or not route.frames_exclude_refs
+    assert route.audio_in_frame_mode or not caps.audio_in_frame_mode
+    if route.audio_pairs_with:
+        assert caps.audio_pairing != "alone_ok"
