@@ -78,7 +78,13 @@ def _unknown_scheme(url: str) -> StateUnavailable:
 
 def _sqlite_path(url: URL, raw: str) -> Path | None:
     database = url.database
-    if not database or database == ":memory:" or database.startswith("file:"):
+    if not database or database == ":memory:" or "mode=memory" in raw:
+        raise StateUnavailable(
+            f"state URL {redact(raw)!r} names an in-memory database, which would forget "
+            "every paid task when the process exits",
+            hint="use a file: sqlite:///path/to/state.db",
+        )
+    if database.startswith("file:"):
         return None
     path = Path(database)
     try:

@@ -334,10 +334,13 @@ class StateWriter(StateReader):
             task_changed = task is not None and any(
                 getattr(task, key) != value for key, value in task_new.items()
             )
+            if task is None and not current:
+                raise StateConflict(
+                    f"task {task_id} of {address} is not in the state",
+                    hint=f"run `reconciler state adopt {address} {task_id}` to record it",
+                )
             if not (video_changed or task_changed):
                 return False
-            if task is None and not current:
-                raise StateConflict(f"task {task_id} of {address} is not in the state")
             self._bump(conn)
             if task_changed:
                 conn.execute(

@@ -159,6 +159,8 @@ def test_new_database_is_created_once(state_url: str) -> None:
         ("postgresql://user:s3cret@127.0.0.1:1/db", "cannot open"),
         ("postgresql://user:s3cret@no-such-host.invalid/db", "cannot open"),
         ("sqlite:////proc/forbidden/state.db", "cannot"),
+        ("sqlite://", "in-memory"),
+        ("sqlite:///:memory:", "in-memory"),
     ],
 )
 def test_unreachable_urls_raise_state_unavailable(url: str, needle: str) -> None:
