@@ -10,6 +10,7 @@ combination of its lists (keys sorted); ``takes`` repeats every instance.
 from __future__ import annotations
 
 import itertools
+import re
 from dataclasses import dataclass
 
 from reconciler.errors import Diagnostic
@@ -20,6 +21,8 @@ from reconciler.spec.suggest import did_you_mean
 from reconciler.spec.validate import META_FIELDS, InstanceValidator, Located
 from reconciler.spec.yamlnodes import Pos, YMap, YScalar, YSeq
 
+# Matrix values appear in addresses (video.x[k=v,...]#n); these would make them ambiguous.
+_UNSAFE = re.compile(r"[\[\]=,#\s]")
 MAX_TAKES = 100
 MAX_COMBINATIONS = 1000
 
@@ -198,6 +201,15 @@ class VideoExpander:
             for item in node.items:
                 if not isinstance(item, YScalar) or item.value is None:
                     check.error(item.pos, f"each value of `matrix.{key}` must be a plain value")
+                    ok = False
+                    continue
+                if _UNSAFE.search(item.text) or len(item.text) > 64:
+                    check.error(
+                        item.pos,
+                        f"matrix value {item.text!r} cannot be part of an address",
+                        "matrix values are short words without spaces or []=,#; "
+                        "for longer variants (like prompts) write separate videos with `extends`",
+                    )
                     ok = False
                     continue
                 if item.text in seen:
