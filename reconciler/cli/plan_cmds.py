@@ -107,6 +107,7 @@ def apply(
 ) -> int:
     """Create the missing tasks, wait for them and download the videos."""
     app = obj.app
+    app.settings.require_api_key()  # before planning: fail fast, spend nothing
     request = ApplyRequest(
         parallelism=parallelism,
         wait=sys.stdout.isatty() if wait is None else wait,
