@@ -8,10 +8,14 @@ not be refused by the emulator for a documented limit. Billing modes must be equ
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from reconciler.emulator.routes import Frames, Media, RouteTable
-from reconciler.spec import ModelCaps, builtin_table
+from reconciler.emulator.validation import Rejection, validate_create
+from reconciler.model import SINGLE_MEDIA_FIELDS, DesiredAsset, DesiredVideo
+from reconciler.spec import ModelCaps, ProjectConfig, builtin_table, load_desired
 
 TABLE = builtin_table()
 ROUTES = RouteTable()
@@ -64,3 +68,41 @@ def test_spec_rules_fit_inside_the_emulator(name: str) -> None:
     assert route.audio_in_frame_mode or not caps.audio_in_frame_mode
     if route.audio_pairs_with:
         assert caps.audio_pairing != "alone_ok"
+
+
+def _body(video: DesiredVideo, assets: dict[str, DesiredAsset]) -> dict[str, object]:
+    """The create request the executor would send, with assets as URLs or audited ids."""
+    caps = TABLE.models[video.model]
+    body: dict[str, object] = dict(video.spec_view())
+
+    def link(ref: str) -> str:
+        if not ref.startswith("asset."):
+            return ref
+        asset = assets[ref.removeprefix("asset.")]
+        if caps.media_link == "asset_audit" or asset.url is None:
+            return f"asset://audited-{asset.name}"
+        return asset.url
+
+    for field, refs in video.media.items():
+        links = [link(ref) for ref in refs]
+        body[field] = links[0] if field in SINGLE_MEDIA_FIELDS else links
+    return body
+
+
+def _desired_sets() -> list[tuple[Path, Path]]:
+    repo = Path(__file__).resolve().parents[2]
+    cases = Path(__file__).parent / "cases"
+    return [
+        (repo, repo / "specs"),
+        (repo, repo / "examples" / "specs-media" / "specs"),
+        (cases, cases / "good"),
+    ]
+
+
+@pytest.mark.parametrize(("root", "specs"), _desired_sets(), ids=["specs", "media", "good"])
+def test_valid_specs_are_accepted_by_the_emulator(root: Path, specs: Path) -> None:
+    desired = load_desired(root, specs, ProjectConfig())
+    assets = {asset.name: asset for asset in desired.assets}
+    for video in desired.videos:
+        outcome = validate_create(_body(video, assets), ROUTES, lambda _id: "Active")
+        assert not isinstance(outcome, Rejection), (video.address, outcome)
