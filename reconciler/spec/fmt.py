@@ -42,6 +42,8 @@ def format_file(text: str, path: str = "<input>") -> str:
         data = yaml.load(text)
     except Exception as exc:  # the round-trip loader is stricter in a few corners
         raise SpecError([Diagnostic(path, 1, 1, f"cannot format: {exc}")]) from None
+    if data is None:  # only comments: nothing to lay out
+        return text if text.endswith("\n") else text + "\n"
     if isinstance(data, CommentedMap):
         _order_top(data)
     out = io.StringIO()

@@ -49,6 +49,11 @@ def test_format_is_idempotent_and_keeps_comments() -> None:
     assert "      - https://cdn.example.com/a.png" in once
 
 
+def test_format_leaves_comment_only_and_empty_files() -> None:
+    assert format_file("# only a comment\n") == "# only a comment\n"
+    assert format_file("") == ""
+
+
 def test_format_refuses_broken_yaml() -> None:
     with pytest.raises(SpecError) as caught:
         format_file("videos: [\n", "specs/x.yaml")

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from reconciler.errors import SpecError
-from reconciler.spec import ProjectConfig, load_desired
+from reconciler.spec import ProjectConfig, load_config, load_desired
 
 VALID = (Path(__file__).parent / "cases" / "good" / "routes.yaml").read_text("utf-8")
 
@@ -87,3 +87,33 @@ def test_mutations_only_raise_spec_error(text: str) -> None:
         else:
             assert all(v.fingerprint for v in desired.videos)
         shutil.rmtree(root / "specs")
+
+
+CONFIG = """\
+specs_dir: specs
+parallelism: 8
+poll_interval: 2.5
+budget: 10
+pricing:
+  seedance2.0-std: {mode: per_task, unit_price: 1.2}
+  seedance2.0-mini-720p: 0.05
+models:
+  custom: {like: seedance2.0-std, max_images: 2}
+"""
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_config_mutations_only_raise_spec_error(data: st.DataObject) -> None:
+    text = CONFIG
+    for _ in range(data.draw(st.integers(min_value=1, max_value=3))):
+        at = data.draw(st.integers(min_value=0, max_value=len(text) - 1))
+        text = text[:at] + data.draw(_YAMLISH | st.text(max_size=3)) + text[at + 1 :]
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        (root / "reconciler.yaml").write_text(text, encoding="utf-8", errors="surrogatepass")
+        try:
+            load_config(root)
+        except SpecError as exc:
+            assert exc.diagnostics
+            assert all(d.path == "reconciler.yaml" for d in exc.diagnostics)
