@@ -9,6 +9,7 @@ every file is collected and raised once as a ``SpecError``.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -130,6 +131,8 @@ def load_desired(project_root: Path, specs_dir: Path, config: ProjectConfig) -> 
     videos = expander.expand_all()
     if diags:
         raise SpecError(_unique_diags(diags))
+    # Project model overrides change defaults and rules, so they are part of the digest.
+    digest.update(json.dumps(config.models, sort_keys=True).encode())
     return Desired(
         videos=tuple(sorted(videos, key=lambda v: v.address)),
         assets=tuple(assets[name] for name in sorted(assets)),

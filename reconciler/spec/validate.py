@@ -7,6 +7,7 @@ route's defaults applied and the media references resolved, or diagnostics.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from pydantic import JsonValue
@@ -30,6 +31,7 @@ SCALAR_FIELDS = ("model", "prompt", "duration", "ratio", "orientation", "resolut
 API_FIELDS = (*SCALAR_FIELDS, *MEDIA_FIELDS)
 META_FIELDS = ("extends", "matrix", "takes", "description", "labels")
 ORIENTATIONS = ("landscape", "portrait")
+_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 FIELD_TYPE: dict[str, AssetType] = {
     "images": AssetType.IMAGE,
     "first_image": AssetType.IMAGE,
@@ -330,6 +332,14 @@ class InstanceValidator:
         if asset is None:
             if text in self._declared:
                 return None  # the asset's own problem is already reported
+            if not _NAME.match(text):
+                check.error(
+                    pos,
+                    f"{text!r} in `{field}` is not an asset name, an https:// URL or asset://ID",
+                    "local files and data: URLs are not sent directly; declare them under "
+                    "`assets:` with `file:` and use the asset's name",
+                )
+                return None
             hint = did_you_mean(text, self._declared) or (
                 "declare it under `assets:`, or write an https:// URL or asset://ID"
             )
