@@ -3,6 +3,11 @@
 
 ``state adopt`` needs the API client to check the task, so the app wires it. Register
 with ``for command in STATE_COMMANDS: main.add_command(command)``.
+
+JSON output (``--format json``, ``format_version`` 1, keys sorted):
+``state list`` -> ``{format_version, lineage, serial, videos: [{address, status, task_id,
+fingerprint, attempts, file_path, updated_at}]}``; ``state show`` -> ``{format_version,
+video, tasks}``; ``history`` -> ``{format_version, entries}``.
 """
 
 from __future__ import annotations

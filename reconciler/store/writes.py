@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import enum
 import getpass
+import json
 import logging
 import os
 import socket
@@ -54,6 +55,34 @@ def _user() -> str:
         return getpass.getuser()
     except (KeyError, OSError):
         return f"uid-{os.getuid()}"
+
+
+_SECRET_KEYS = frozenset({"authorization", "api_key", "apikey", "x-api-key", "password"})
+_ENV_API_KEY = "SEEDANCE_API_KEY"
+
+
+def _refuse_secrets(request: Mapping[str, JsonValue]) -> None:
+    """The journal keeps request bodies forever: make sure no credential is among them."""
+    text = json.dumps(request, sort_keys=True)
+    secret = os.environ.get(_ENV_API_KEY, "").strip()
+    named = _SECRET_KEYS.intersection(key.lower() for key in _keys(dict(request)))
+    if named or (len(secret) >= 8 and secret in text):
+        # Never echo the value: name only what was wrong.
+        what = f"field {sorted(named)[0]!r}" if named else f"the value of {_ENV_API_KEY}"
+        raise StateConflict(
+            f"refusing to journal a request that contains {what}",
+            hint="this is a bug in the caller: pass the create body without credentials",
+        )
+
+
+def _keys(value: JsonValue) -> Iterator[str]:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield key
+            yield from _keys(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _keys(item)
 
 
 class StateWriter(StateReader):
@@ -167,6 +196,7 @@ class StateWriter(StateReader):
         kind: OpKind = OpKind.CREATE,
     ) -> int:
         """Commit the intent to create a task for ``address``; returns the journal id."""
+        _refuse_secrets(request)
         now = utcnow()
         with self._write() as conn:
             self._bump(conn)

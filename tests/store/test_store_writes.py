@@ -215,3 +215,31 @@ def test_naive_datetimes_are_refused(store: StateStore) -> None:
             status="completed",
             result_expires_at=datetime.now() + timedelta(days=1),
         )
+
+
+def test_intent_with_a_credential_is_refused(
+    store: StateStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with pytest.raises(StateConflict, match="'authorization'"):
+        store.record_intent(
+            None,
+            address="video.a",
+            fingerprint="fp",
+            spec=SPEC,
+            description=None,
+            labels={},
+            request={"model": "m", "headers": {"Authorization": "Bearer x"}},
+        )
+    monkeypatch.setenv("SEEDANCE_API_KEY", "sk-very-secret-value")
+    with pytest.raises(StateConflict, match="SEEDANCE_API_KEY") as caught:
+        store.record_intent(
+            None,
+            address="video.a",
+            fingerprint="fp",
+            spec=SPEC,
+            description=None,
+            labels={},
+            request={"prompt": "sk-very-secret-value"},
+        )
+    assert "sk-very-secret-value" not in caught.value.message
+    assert store.snapshot().videos == () and store.history() == []
