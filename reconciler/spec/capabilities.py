@@ -91,6 +91,7 @@ class ModelCaps(_Data):
     requires_reference_videos: bool = False
     prompt_max: int | None = None
     media_link: MediaLink
+    extra_asset_schemes: tuple[str, ...] = ()  # e.g. GZ's assetId://ID besides asset://
     billing: BillingRule
     extra_fields: dict[str, ExtraField] = {}
     field_aliases: dict[str, str] = {}

@@ -298,16 +298,17 @@ class InstanceValidator:
         self, caps: ModelCaps, field: str, text: str, pos: Pos, check: Checker
     ) -> tuple[str, str] | None:
         wanted = FIELD_TYPE[field]
-        if text.startswith("asset://"):
+        scheme = text.split("://", 1)[0] if "://" in text else None
+        if scheme == "asset" or (scheme is not None and scheme in caps.extra_asset_schemes):
             if caps.media_link == "https":
                 check.error(
                     pos,
-                    f"model {caps.name!r} only accepts public https URLs, not asset:// ids",
+                    f"model {caps.name!r} only accepts public https URLs, not {scheme}:// ids",
                     "declare the media as an asset with `url:` or `file:`",
                 )
                 return None
-            if len(text) == len("asset://"):
-                check.error(pos, "asset:// needs an id after it")
+            if len(text) == len(scheme) + 3:
+                check.error(pos, f"{scheme}:// needs an id after it")
                 return None
             return text, text
         if "://" in text:
