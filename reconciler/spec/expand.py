@@ -63,7 +63,7 @@ class VideoExpander:
         result: dict[str, Located] = {}
         if raw.defaults is not None:
             path, table = raw.defaults
-            result.update({k: Located(v, path, pos) for k, pos, v in table.entries})
+            result.update({k: Located(v, path, pos, True) for k, pos, v in table.entries})
         own = {k: Located(v, raw.path, pos) for k, pos, v in raw.fields.entries}
         base_at = own.pop("extends", None)
         ok = True

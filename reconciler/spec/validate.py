@@ -48,6 +48,9 @@ class Located:
     node: YNode
     path: str
     key_pos: Pos
+    # From a file's `defaults:`: a route-specific field there applies only to the
+    # videos whose model supports it, instead of failing the others.
+    from_defaults: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +124,8 @@ class InstanceValidator:
         ok = True
         for key, located in fields.items():
             if key in API_FIELDS or key in META_FIELDS or key in caps.extra_fields:
+                continue
+            if key in self._all_extras and located.from_defaults:
                 continue
             ok = False
             check = self.checker(located.path)
@@ -203,6 +208,8 @@ class InstanceValidator:
                     params[key] = default
                 continue
             check = self.checker(at.path)
+            if key == "resolution" and not allowed and at.from_defaults:
+                continue
             if key == "resolution" and not allowed:
                 fixed = caps.fixed_resolution
                 check.error(

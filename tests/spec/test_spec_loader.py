@@ -135,3 +135,36 @@ def test_example_specs_are_valid() -> None:
     assert not any(v.model.startswith("sd2_mx_") for v in desired.videos)
     media = load_desired(repo, repo / "examples" / "specs-media" / "specs", ProjectConfig())
     assert any(asset.file for asset in media.assets)
+
+
+def test_route_specific_defaults_apply_only_where_supported(tmp_path: Path) -> None:
+    root = write_project(
+        tmp_path,
+        {
+            "specs/a.yaml": (
+                "defaults:\n  generate_audio: false\n  resolution: 1080p\n"
+                "videos:\n"
+                "  gz:\n    model: seedance2.0-gz\n    prompt: p\n"
+                "  std:\n    model: seedance2.0-std\n    prompt: p\n"
+                "  std-own:\n    model: seedance2.0-std\n    prompt: p\n    generate_audio: true\n"
+            )
+        },
+    )
+    with pytest.raises(SpecError) as caught:
+        load(root)
+    # Only the field written on the video itself is an error.
+    assert [(d.line, d.message) for d in caught.value.diagnostics] == [
+        (14, "`generate_audio` is not supported by model 'seedance2.0-std'")
+    ]
+    (root / "specs" / "a.yaml").write_text(
+        "defaults:\n  generate_audio: false\n  resolution: 1080p\n"
+        "videos:\n"
+        "  gz:\n    model: seedance2.0-gz\n    prompt: p\n"
+        "  std:\n    model: seedance2.0-std\n    prompt: p\n",
+        encoding="utf-8",
+    )
+    videos = load(root).video_map()
+    assert videos["video.gz"].params["generate_audio"] is False
+    assert videos["video.gz"].params["resolution"] == "1080p"
+    assert "generate_audio" not in videos["video.std"].params
+    assert "resolution" not in videos["video.std"].params
