@@ -8,7 +8,7 @@ state commands write, each write one committed, journaled transaction.
 from reconciler.store.engine import DEFAULT_STATE_URL, redact
 from reconciler.store.records import JournalEntry, LockInfo, OpKind, OpState, RunRow, TaskRow
 from reconciler.store.store import StateStore, database_revision, upgrade_database
-from reconciler.store.writes import KEEP, Keep
+from reconciler.store.updates import KEEP, Keep
 
 __all__ = [
     "DEFAULT_STATE_URL",

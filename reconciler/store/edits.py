@@ -16,10 +16,11 @@ from reconciler.errors import StateConflict
 from reconciler.stateview import VideoStatus
 from reconciler.store.records import OpKind, OpState
 from reconciler.store.schema import Operation, Task, Video
-from reconciler.store.writes import StateWriter, utcnow
+from reconciler.store.updates import StateUpdater
+from reconciler.store.writes import utcnow
 
 
-class StateEditor(StateWriter):
+class StateEditor(StateUpdater):
     """``forget``, ``move`` and ``adopt``."""
 
     def forget(self, address: str, *, kind: OpKind = OpKind.FORGET) -> None:
