@@ -1,8 +1,8 @@
 """``StateStore``: the one object the executor, the app and the CLI use for state.
 
 Owns opening a state URL (engine, schema version check, first-use creation with a new
-lineage), closing it, and the write lock. Reads, writes and hand edits live in
-``reads``, ``writes`` and ``edits``; locking details in ``locking``.
+lineage), closing it, and the write lock. Reads, writes, updates and hand edits live
+in ``reads``, ``writes``, ``updates`` and ``edits``; locking details in ``locking``.
 """
 
 from __future__ import annotations

@@ -1,8 +1,10 @@
-"""The write side of the state store: every mutation, journaled.
+"""The write side of the state store: transaction and journal helpers, runs, and the
+paid create (intent, then its outcome). Later updates live in ``updates``, hand edits in
+``edits``.
 
-Each public method is ONE small explicit transaction, committed before it returns; each
-bumps ``meta.serial`` (what a saved plan is checked against) and writes an operations
-row. Paid calls are split in two: ``record_intent`` is committed *before* the create
+Each public method here and there is ONE small explicit transaction, committed before
+it returns; each bumps ``meta.serial`` (what a saved plan is checked against) and writes
+an operations row. Paid calls are split in two: ``record_intent`` is committed *before* the create
 request, and exactly one of ``record_created`` / ``record_rejected`` /
 ``record_uncertain`` closes it. An intent left open (the process died) stays visible to
 ``open_intents`` and, through the video's ``creating`` status, to the planner.
