@@ -42,8 +42,10 @@ class VideoExpander:
         videos: dict[str, RawVideo],
         validator: InstanceValidator,
         diags: list[Diagnostic],
+        broken: set[str] | None = None,
     ) -> None:
         self._videos = videos
+        self._broken = broken or set()
         self._validator = validator
         self._diags = diags
         self._effective: dict[str, dict[str, Located] | None] = {}
@@ -81,6 +83,8 @@ class VideoExpander:
                     "break the cycle: a video cannot extend itself, directly or not",
                 )
                 ok = False
+            elif target in self._broken:
+                ok = False  # the base's own problem is already reported
             elif target not in self._videos:
                 hint = did_you_mean(target, self._videos) or "name a video defined in any spec file"
                 check.error(base_at.node.pos, f"`extends` names unknown video {target!r}", hint)

@@ -77,6 +77,7 @@ def load_desired(project_root: Path, specs_dir: Path, config: ProjectConfig) -> 
     asset_seen: dict[str, _Declared] = {}
     video_seen: dict[str, _Declared] = {}
     file_defaults: list[tuple[str, YMap]] = []
+    broken_videos: set[str] = set()  # declared, but not a mapping (already reported)
     for path in spec_files(specs_dir):
         shown = _shown(path, project_root)
         data, root = reader.read_file(path, shown, diags)
@@ -113,6 +114,8 @@ def load_desired(project_root: Path, specs_dir: Path, config: ProjectConfig) -> 
                 fields = check.take_map(node, f"video {name!r}")
                 if fields is not None:
                     raw_videos[name] = RawVideo(name, pos, shown, fields, defaults)
+                else:
+                    broken_videos.add(name)
 
     assets: dict[str, DesiredAsset] = {}
     for name in sorted(raw_assets):
@@ -127,7 +130,7 @@ def load_desired(project_root: Path, specs_dir: Path, config: ProjectConfig) -> 
     known = validator.known_fields()
     for defaults in file_defaults:
         _check_defaults(known, defaults, diags)
-    expander = VideoExpander(raw_videos, validator, diags)
+    expander = VideoExpander(raw_videos, validator, diags, broken_videos)
     videos = expander.expand_all()
     if diags:
         raise SpecError(_unique_diags(diags))
