@@ -41,7 +41,10 @@ def spec_files(specs_dir: Path) -> list[Path]:
     found = [
         path
         for path in specs_dir.rglob("*")
-        if path.suffix in SPEC_SUFFIXES and path.is_file() and not path.name.startswith(".")
+        if path.suffix in SPEC_SUFFIXES
+        # Hidden files and directories (editor backups, .git) are not specs.
+        and not any(part.startswith(".") for part in path.relative_to(specs_dir).parts)
+        and path.is_file()
     ]
     return sorted(found, key=lambda p: p.relative_to(specs_dir).as_posix())
 

@@ -123,6 +123,9 @@ def test_missing_specs_dir_and_empty_dir(tmp_path: Path) -> None:
     (tmp_path / "specs").mkdir()
     (tmp_path / "specs" / "empty.yaml").write_text("", encoding="utf-8")
     (tmp_path / "specs" / "notes.txt").write_text("not a spec", encoding="utf-8")
+    (tmp_path / "specs" / ".hidden").mkdir()
+    (tmp_path / "specs" / ".hidden" / "x.yaml").write_text("broken: [", encoding="utf-8")
+    (tmp_path / "specs" / ".#a.yaml").write_text("broken: [", encoding="utf-8")
     assert load(tmp_path).videos == ()
 
 
