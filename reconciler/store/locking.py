@@ -87,7 +87,10 @@ def locked_error(info: LockInfo, *, waited: float) -> StateLocked:
 
 def _not_locked(lock_id: str, current: LockInfo | None) -> StateConflict:
     if current is None:
-        return StateConflict(f"the state is not locked (no lock {lock_id})")
+        return StateConflict(
+            f"the state is not locked (no lock {lock_id})",
+            hint="nothing to unlock; run the command that reported the lock again",
+        )
     return StateConflict(
         f"no lock {lock_id}: the current lock is {current.lock_id}, held by {current.describe()}",
         hint=f"check the id; to remove the current lock run "
