@@ -26,9 +26,6 @@ class Checker:
     def error(self, pos: Pos, message: str, hint: str | None = None) -> None:
         self.diags.append(Diagnostic(self.path, pos.line, pos.col, message, hint))
 
-    def pos_of(self, node: YNode) -> Pos:
-        return node.pos
-
     def take_map(self, node: YNode, what: str) -> YMap | None:
         if isinstance(node, YMap):
             return node
