@@ -113,3 +113,12 @@ def test_specs_digest_follows_spec_bytes(tmp_path: Path) -> None:
     assert load(root).specs_digest == first
     (root / "specs" / "a.yaml").write_text(BASE + "    description: d\n", encoding="utf-8")
     assert load(root).specs_digest != first
+
+
+def test_specs_digest_follows_local_asset_content(tmp_path: Path) -> None:
+    (tmp_path / "hero.png").write_bytes(b"one")
+    spec = "assets:\n  hero:\n    file: ../hero.png\n"
+    root = write_project(tmp_path, {"specs/a.yaml": spec})
+    first = load(root).specs_digest
+    (tmp_path / "hero.png").write_bytes(b"two")
+    assert load(root).specs_digest != first
