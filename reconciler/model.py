@@ -89,7 +89,9 @@ class Billing(Frozen):
     """What one generation of a video is billed as."""
 
     mode: BillingMode
-    units: float  # seconds, tasks (1) or an estimate of tokens, per ``mode``
+    # Seconds, tasks (1), or an estimate in millions of tokens, per ``mode``: the cost is
+    # always ``units * unit_price``.
+    units: float
     price_key: str  # the vendor's billing name, looked up in the price table
 
 

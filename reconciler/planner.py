@@ -13,7 +13,7 @@ from datetime import datetime
 from pydantic import JsonValue
 
 from reconciler.errors import BudgetExceeded
-from reconciler.model import BillingMode, Desired, DesiredVideo, LinkForm, Price, media_refs
+from reconciler.model import Desired, DesiredVideo, LinkForm, Price, media_refs
 from reconciler.plan import (
     Action,
     AssetAction,
@@ -325,10 +325,7 @@ def _cost(video: DesiredVideo, pricing: Mapping[str, Price]) -> Cost:
     price = pricing.get(billing.price_key)
     amount: float | None = None
     if price is not None:
-        per_unit = price.unit_price
-        if billing.mode is BillingMode.PER_MILLION_TOKENS:
-            per_unit = per_unit / 1_000_000
-        amount = round(billing.units * per_unit, 6)
+        amount = round(billing.units * price.unit_price, 6)
     return Cost(mode=billing.mode, units=billing.units, price_key=billing.price_key, amount=amount)
 
 

@@ -101,11 +101,13 @@ def main(
 def _register() -> None:
     from reconciler.cli.emulator_cmd import emulator
     from reconciler.cli.plan_cmds import adopt, apply, plan, refresh, show, validate
+    from reconciler.cli.spec_cmds import fmt, schema
     from reconciler.cli.state_cmds import STATE_COMMANDS, state
 
     state.add_command(adopt)
 
-    for command in (validate, plan, apply, refresh, show, *STATE_COMMANDS, emulator):
+    commands = (validate, plan, apply, refresh, show, *STATE_COMMANDS, schema, fmt, emulator)
+    for command in commands:
         main.add_command(command)
 
 

@@ -103,7 +103,7 @@ def units_text(mode: str, amount: float) -> str:
         return f"{amount:g} s"
     if mode == "per_task":
         return f"{amount:g} task{'s' if amount != 1 else ''}"
-    return f"{amount:g} tokens (estimated)"
+    return f"{amount:g}M tokens (estimated)"
 
 
 def _change_lines(change: Change, style: _Style, currency: str) -> list[str]:

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 
 from reconciler.errors import Diagnostic
-from reconciler.model import DesiredVideo, SourcePos, video_address
+from reconciler.model import DesiredVideo, LinkForm, SourcePos, video_address
 from reconciler.spec.check import Checker
 from reconciler.spec.fingerprint import billing, fingerprint
 from reconciler.spec.suggest import did_you_mean
@@ -139,6 +139,7 @@ class VideoExpander:
                         media=checked.media,
                         fingerprint=fingerprint(model, checked.params, checked.media_hashes, take),
                         billing=bill,
+                        link_form=LinkForm(checked.caps.media_link),
                         description=description if isinstance(description, str) else None,
                         labels=labels,
                         source=source,
