@@ -2,12 +2,14 @@
 
 Usage: python lock_holder.py URL HOLD_SECONDS TIMEOUT_SECONDS [HEARTBEAT_SECONDS]
 Prints one JSON line (``{"ok": true, "lock_id": ...}`` or ``{"ok": false, ...}``), holds
-the lock for HOLD_SECONDS, then releases it and exits.
+the lock for HOLD_SECONDS or until its stdin is closed, whichever comes first, then
+releases it and exits.
 """
 
 from __future__ import annotations
 
 import json
+import select
 import sys
 import time
 
@@ -23,8 +25,10 @@ def main() -> int:
             with store.lock("child", timeout=timeout, command="test-hold") as info:
                 print(json.dumps({"ok": True, "lock_id": info.lock_id}), flush=True)
                 deadline = time.monotonic() + hold
-                while time.monotonic() < deadline:
-                    time.sleep(0.02)
+                while (remaining := deadline - time.monotonic()) > 0:
+                    ready, _, _ = select.select([sys.stdin], [], [], min(remaining, 0.5))
+                    if ready and not sys.stdin.read(1):
+                        break  # the test closed our stdin: release now
         except StateLocked as exc:
             print(json.dumps({"ok": False, "message": exc.message}), flush=True)
             return 3

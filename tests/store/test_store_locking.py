@@ -32,6 +32,7 @@ def _spawn(
 ) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, str(HOLDER), url, str(hold), str(timeout), str(heartbeat)],
+        stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -61,8 +62,9 @@ def _holder(
         if proc.poll() is None:
             proc.kill()
         proc.wait(10)
-        if proc.stdout is not None:
-            proc.stdout.close()
+        for pipe in (proc.stdin, proc.stdout):
+            if pipe is not None:
+                pipe.close()
 
 
 def _kill(proc: subprocess.Popen[str]) -> None:
@@ -88,8 +90,8 @@ def test_waiting_writer_gets_the_lock_when_released(store: StateStore, state_url
         with store.lock("parent", timeout=15) as info:
             waited = time.monotonic() - started
             assert info.pid == os.getpid() and info.took_over is None
-        assert proc.wait(10) == 0
-    assert 0.2 < waited < 15
+        assert proc.wait(10) == 0  # released normally, not taken over
+    assert waited < 15
 
 
 def test_wait_is_bounded_by_the_timeout(store: StateStore, state_url: str) -> None:
@@ -101,11 +103,14 @@ def test_wait_is_bounded_by_the_timeout(store: StateStore, state_url: str) -> No
 
 
 def test_two_processes_race_and_exactly_one_wins(store: StateStore, state_url: str) -> None:
-    procs = [_spawn(state_url, hold=2.0) for _ in range(2)]
+    procs = [_spawn(state_url, hold=60.0) for _ in range(2)]
     try:
+        # The winner holds until its stdin closes, so a slow start cannot let both win.
         results = [_first_line(proc) for proc in procs]
     finally:
         for proc in procs:
+            if proc.stdin is not None:
+                proc.stdin.close()
             proc.wait(20)
             if proc.stdout is not None:
                 proc.stdout.close()
@@ -178,7 +183,8 @@ def test_sqlite_fresh_heartbeat_elsewhere_is_respected(tmp_path: Path) -> None:
 def test_sqlite_frozen_holder_goes_stale(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'state.db'}"
     with (
-        StateStore.open(url, lock_heartbeat=0.1, lock_stale_after=1.0) as store,
+        # Generous against a loaded machine: 30 missed beats before the holder is stale.
+        StateStore.open(url, lock_heartbeat=0.1, lock_stale_after=3.0) as store,
         _holder(url, heartbeat=0.1) as (proc, lock_id),
     ):
         first = store.lock_holder()
@@ -195,7 +201,7 @@ def test_sqlite_frozen_holder_goes_stale(tmp_path: Path) -> None:
             store.force_unlock(lock_id)
         os.kill(proc.pid, signal.SIGSTOP)  # alive, but its heartbeat stops
         try:
-            with store.lock("parent", timeout=5) as info:
+            with store.lock("parent", timeout=15) as info:
                 assert info.took_over is not None and "heartbeat" in info.took_over
         finally:
             _kill(proc)
