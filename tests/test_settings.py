@@ -74,3 +74,11 @@ def test_bad_settings_are_errors(tmp_path: Path) -> None:
     (root / "reconciler.yaml").write_text("parallelism: many\n")
     with pytest.raises(SpecError):
         resolve(Flags(project_dir=str(root)), environ={})
+
+
+def test_a_relative_sqlite_path_in_the_config_is_relative_to_the_project(tmp_path: Path) -> None:
+    root = project(tmp_path, "state_url: sqlite:///state/team.db\n")
+    settings = resolve(Flags(project_dir=str(root)), environ={})
+    assert (
+        settings.state_url == f"sqlite:///{(tmp_path.resolve() / 'state' / 'team.db').as_posix()}"
+    )

@@ -70,6 +70,15 @@ def default_state_url(project_root: Path) -> str:
     return f"sqlite:///{(project_root / '.reconciler' / 'state.db').as_posix()}"
 
 
+def _from_root(url: str | None, root: Path) -> str | None:
+    """A relative SQLite path in ``reconciler.yaml`` is relative to the project root,
+    not to wherever the command happens to run."""
+    prefix = "sqlite:///"
+    if url is None or not url.startswith(prefix) or url.startswith(prefix + "/"):
+        return url
+    return prefix + (root / url.removeprefix(prefix)).as_posix()
+
+
 def resolve(flags: Flags, environ: Mapping[str, str] | None = None) -> Settings:
     """Apply flag > environment > config file > default."""
     env = dict(os.environ if environ is None else environ)
@@ -81,7 +90,7 @@ def resolve(flags: Flags, environ: Mapping[str, str] | None = None) -> Settings:
         )
     config = load_config(root)
     specs = flags.specs or config.specs_dir
-    state_url = flags.state or env.get(ENV_STATE_URL) or config.state_url
+    state_url = flags.state or env.get(ENV_STATE_URL) or _from_root(config.state_url, root)
     api_url = flags.api_url or env.get(ENV_API_URL) or config.api_url or DEFAULT_API_URL
     if not api_url.startswith(("http://", "https://")):
         raise ConfigError(
