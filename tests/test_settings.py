@@ -34,7 +34,7 @@ def test_config_beats_default_env_beats_config_flag_beats_env(tmp_path: Path) ->
         "specs_dir: config-specs\noutput_dir: videos\nparallelism: 9\n",
     )
     from_config = resolve(Flags(project_dir=str(root)), environ={})
-    assert from_config.state_url == "sqlite:///from-config.db"
+    assert from_config.state_url == f"sqlite:///{(root / 'from-config.db').as_posix()}"
     assert from_config.api_url == "http://config.example"
     assert from_config.specs_dir == (root / "config-specs").resolve()
     assert from_config.output_dir == (root / "videos").resolve()
