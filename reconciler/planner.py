@@ -58,19 +58,24 @@ def build_plan(desired: Desired, snapshot: Snapshot, options: PlanOptions) -> Pl
 
     changes: list[Change] = []
     for address, video in wanted.items():
+        record = records.get(address)
+        downloaded = address in options.downloaded
         if address in moves:
-            changes.append(_move(video, moves[address]))
-            continue
-        change = _change_for(video, records.get(address), options)
-        if change is not None:
-            changes.append(change)
+            # A rename: move the record, then plan the new address as if it had always
+            # been called so (it may still need waiting, downloading, a retry or new
+            # labels), so that one apply converges.
+            prior = moves[address]
+            changes.append(_move(video, prior))
+            record = prior.model_copy(update={"address": address})
+            downloaded = prior.address in options.downloaded
+        changes.extend(_changes_for(video, record, options, downloaded=downloaded))
     for address, record in records.items():
         if address not in wanted and address not in moved_from:
             changes.append(_gone(record))
 
     selected = sorted(
-        (c for c in changes if _selected(c.address, options)),
-        key=lambda c: (c.address, c.action),
+        (c for c in changes if _selected(c, options)),
+        key=lambda c: (c.address, _RANK.get(c.action, 1), c.action),
     )
     return Plan(
         lineage=snapshot.lineage,
@@ -84,8 +89,41 @@ def build_plan(desired: Desired, snapshot: Snapshot, options: PlanOptions) -> Pl
     )
 
 
+# Several changes on one address come in this order: the move first (apply renames
+# before anything else), the main change, then a metadata update.
+_RANK = {Action.MOVE: 0, Action.UPDATE: 2}
+
+# Changes that leave the record's description and labels as they were, so a metadata
+# edit made meanwhile needs an ``update`` beside them. Paid changes write the metadata
+# with the new task; ``uncertain`` waits for a person.
+_KEEPS_METADATA = (Action.WAIT, Action.DOWNLOAD, Action.BLOCKED)
+
+
+def _changes_for(
+    video: DesiredVideo, record: VideoRecord | None, options: PlanOptions, *, downloaded: bool
+) -> list[Change]:
+    """The main change for one wanted address, plus an ``update`` when one is needed."""
+    change = _change_for(video, record, options, downloaded=downloaded)
+    out = [change] if change is not None else []
+    if (
+        record is not None
+        and (change is None or change.action in _KEEPS_METADATA)
+        and (video.description, video.labels) != (record.description, record.labels)
+    ):
+        out.append(
+            _follow(
+                video,
+                record,
+                Action.UPDATE,
+                Reason.METADATA_CHANGED,
+                "description or labels changed",
+            )
+        )
+    return out
+
+
 def _change_for(
-    video: DesiredVideo, record: VideoRecord | None, options: PlanOptions
+    video: DesiredVideo, record: VideoRecord | None, options: PlanOptions, *, downloaded: bool
 ) -> Change | None:
     if record is None:
         return _paid(video, options, Action.CREATE, Reason.NEW, "not in the state yet")
@@ -116,7 +154,7 @@ def _change_for(
         return _retry_or_block(video, record, options)
     if record.status.in_flight:
         return _follow(video, record, Action.WAIT, Reason.TASK_RUNNING, "the task is running")
-    if record.status is VideoStatus.COMPLETED and video.address not in options.downloaded:
+    if record.status is VideoStatus.COMPLETED and not downloaded:
         expires = record.result_expires_at
         if record.result_url and (expires is None or expires > options.now):
             return _follow(
@@ -133,10 +171,6 @@ def _change_for(
             Reason.RESULT_EXPIRED,
             "the result URL expired before the video was downloaded; "
             f"`--replace {video.address}` generates it again (and is paid again)",
-        )
-    if (video.description, video.labels) != (record.description, record.labels):
-        return _follow(
-            video, record, Action.UPDATE, Reason.METADATA_CHANGED, "description or labels changed"
         )
     return None
 
@@ -356,10 +390,16 @@ def _summary(changes: Iterable[Change]) -> dict[str, int]:
     return counts
 
 
-def _selected(address: str, options: PlanOptions) -> bool:
-    if options.targets and not any(_matches(address, t) for t in options.targets):
+def _selected(change: Change, options: PlanOptions) -> bool:
+    """Whether --target / --exclude keep ``change``. A move answers to both its addresses."""
+    addresses = [change.address]
+    if change.action is Action.MOVE and change.prior_address:
+        addresses.append(change.prior_address)
+    if options.targets and not any(
+        _matches(address, t) for t in options.targets for address in addresses
+    ):
         return False
-    return not any(_matches(address, e) for e in options.excludes)
+    return not any(_matches(address, e) for e in options.excludes for address in addresses)
 
 
 def _matches(address: str, pattern: str) -> bool:

@@ -1,0 +1,83 @@
+"""Runs every planner case in ``tests/planner/cases``: specs and state in, changes out.
+
+Each case's ``expect:`` holds ``changes`` (``"<address> <action> <reason>"``, in plan
+order), optionally ``assets`` (``"<address> <action> <used_by...>"``), ``details``
+(``"<address> <action>"`` -> a substring of that change's detail) and ``cost_total``.
+See ``casedata.py`` for the input keys. Every case is also rendered by the three
+renderers, which must not show the state's signed URLs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+import pytest
+from ruamel.yaml import YAML
+
+from reconciler.plan import Action, Plan
+from reconciler.planner import build_plan
+from reconciler.render import render_json, render_markdown, render_text
+from tests.planner.casedata import build_inputs
+
+CASES = Path(__file__).parent / "cases"
+NAMES = sorted(path.stem for path in CASES.glob("*.yaml"))
+
+
+def load(name: str) -> Mapping[str, object]:
+    document = YAML(typ="safe", pure=True).load((CASES / f"{name}.yaml").read_text("utf-8"))
+    assert isinstance(document, Mapping), f"{name}.yaml is not a mapping"
+    assert set(document) <= {"desired", "state", "options", "expect"}, set(document)
+    return document
+
+
+def plan_case(name: str) -> tuple[Plan, Mapping[str, object]]:
+    case = load(name)
+    plan = build_plan(*build_inputs(case))
+    expect = case.get("expect") or {}
+    assert isinstance(expect, Mapping)
+    return plan, expect
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_case(name: str) -> None:
+    plan, expect = plan_case(name)
+    got = [f"{c.address} {c.action.value} {c.reason.value}" for c in plan.changes]
+    assert got == list(expect.get("changes") or [])
+    assets = [f"{a.address} {a.action.value} {' '.join(a.used_by)}" for a in plan.assets]
+    assert assets == list(expect.get("assets") or [])
+    details = expect.get("details") or {}
+    assert isinstance(details, Mapping)
+    by_key = {f"{c.address} {c.action.value}": c.detail for c in plan.changes}
+    for key, fragment in details.items():
+        assert str(fragment) in by_key[str(key)], by_key[str(key)]
+    if "cost_total" in expect:
+        assert plan.cost.total == pytest.approx(expect["cost_total"])
+    assert plan.summary == {
+        action.value: sum(c.action is action for c in plan.changes) for action in Action
+    }
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_case_renders_without_signed_urls(name: str) -> None:
+    plan, _ = plan_case(name)
+    for rendered in (render_text(plan), render_text(plan, color=True), render_markdown(plan)):
+        assert "sig=" not in rendered
+    assert "sig=" not in render_json(plan)
+    assert Plan.model_validate_json(render_json(plan)) == plan
+
+
+def test_every_action_and_asset_action_is_covered() -> None:
+    from reconciler.plan import AssetAction, Reason
+
+    actions: set[str] = set()
+    reasons: set[str] = set()
+    asset_actions: set[str] = set()
+    for name in NAMES:
+        plan, _ = plan_case(name)
+        actions |= {c.action.value for c in plan.changes}
+        reasons |= {c.reason.value for c in plan.changes}
+        asset_actions |= {a.action.value for a in plan.assets}
+    assert actions == {a.value for a in Action}
+    assert reasons == {r.value for r in Reason}
+    assert asset_actions == {a.value for a in AssetAction}
