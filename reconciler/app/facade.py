@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from reconciler.api import SeedanceClient
+from reconciler.api.retry import RetryPolicy, retry_call
 from reconciler.app.adopt import adopt_task, fetch_task
 from reconciler.app.settings import Settings
 from reconciler.errors import PlanError, ReconcilerError, SpecError, StalePlan
@@ -50,6 +51,8 @@ class ApplyRequest:
     wait: bool = True
     lock_timeout: float = 0.0
     balance_check: bool = True
+    rate_limit: float | None = None  # creates per second; None: reconciler.yaml's, if any
+    retry: RetryPolicy | None = None  # None: the client's defaults, sane for the real API
 
 
 class Reconciler:
@@ -147,14 +150,15 @@ class Reconciler:
         run_id: int,
     ) -> ApplyResult:
         stop = asyncio.Event()
+        options = self._options(request)
         with _first_interrupt_stops(stop):
             async with self._client() as client:
                 if request.balance_check and any(c.action.paid for c in plan.changes):
-                    await _check_balance(client, plan)
+                    await _check_balance(client, plan, options.retry)
                 executor = Executor(
                     store,
                     client,
-                    self._options(request),
+                    options,
                     run_id=run_id,
                     observer=observer,
                     stop=stop,
@@ -231,6 +235,12 @@ class Reconciler:
             output_dir=self.settings.output_dir,
             project_root=self.settings.project_root,
             poll_interval=self.settings.poll_interval,
+            retry=request.retry or RetryPolicy(),
+            rate_limit=(
+                request.rate_limit
+                if request.rate_limit is not None
+                else self.settings.config.rate_limit
+            ),
         )
 
     def _check_fresh(self, plan: Plan, snapshot: Snapshot, *, saved: bool) -> None:
@@ -254,8 +264,8 @@ class Reconciler:
             )
 
 
-async def _check_balance(client: SeedanceClient, plan: Plan) -> None:
-    balance = await client.user_balance()
+async def _check_balance(client: SeedanceClient, plan: Plan, policy: RetryPolicy) -> None:
+    balance = await retry_call(client.user_balance, policy=policy, retry_unknown=True)
     total = plan.cost.total
     if total is not None and balance.available < total:
         raise PlanError(

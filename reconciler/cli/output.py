@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import click
 
-from reconciler.executor import ApplyResult, Event, EventKind
+from reconciler.executor import ApplyResult, Event, EventKind, Observer
 
 _QUIET = {EventKind.CREATE_SENT}
 
@@ -37,6 +40,20 @@ class ProgressPrinter:
         click.echo(
             f"[{elapsed:6.1f}s] {event.address} {event.kind.value}{progress}{detail}", err=True
         )
+
+
+@contextmanager
+def observing(*, total: int | None, wait: bool) -> Iterator[Observer]:
+    """Bars on a terminal (rich, imported only then); one line per event otherwise."""
+    ci = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+    if ci or not sys.stderr.isatty() or os.environ.get("TERM") == "dumb":
+        yield ProgressPrinter()
+        return
+    # Imported here so rich is loaded only when bars are drawn.
+    from reconciler.cli.progress import ProgressBars
+
+    with ProgressBars(total=total, wait=wait) as bars:
+        yield bars
 
 
 def print_result(result: ApplyResult) -> None:

@@ -12,9 +12,9 @@ from pydantic import ValidationError
 
 from reconciler.app import ApplyRequest, PlanRequest
 from reconciler.cli.context import LazyApp
-from reconciler.cli.output import ProgressPrinter, print_result
+from reconciler.cli.output import observing, print_result
 from reconciler.errors import PlanError
-from reconciler.plan import PLAN_FORMAT_VERSION, Plan
+from reconciler.plan import PLAN_FORMAT_VERSION, Action, Plan
 from reconciler.render import render_json, render_markdown, render_text
 
 FORMATS = click.Choice(["text", "json", "markdown"])
@@ -89,6 +89,12 @@ def plan(
 @click.option("--lock-timeout", type=float, default=0.0, help="Seconds to wait for the lock.")
 @click.option("--retry-uncertain", multiple=True, metavar="ADDR", help="Send an uncertain again.")
 @click.option("--no-balance-check", is_flag=True, help="Do not compare the cost to the balance.")
+@click.option(
+    "--rate-limit",
+    type=click.FloatRange(min=0, min_open=True),
+    metavar="N",
+    help="At most N creates per second [default: `rate_limit` in reconciler.yaml, or no cap].",
+)
 @_targeting
 @click.pass_obj
 def apply(
@@ -100,6 +106,7 @@ def apply(
     lock_timeout: float,
     retry_uncertain: tuple[str, ...],
     no_balance_check: bool,
+    rate_limit: float | None,
     target: tuple[str, ...],
     exclude: tuple[str, ...],
     replace: tuple[str, ...],
@@ -113,6 +120,7 @@ def apply(
         wait=sys.stdout.isatty() if wait is None else wait,
         lock_timeout=lock_timeout,
         balance_check=not no_balance_check,
+        rate_limit=rate_limit,
     )
     if planfile is not None:
         if target or exclude or replace or retry_uncertain:
@@ -134,7 +142,13 @@ def apply(
             return 0
         if not auto_approve:
             _approve()
-    result = app.apply(the_plan, request, observer=ProgressPrinter(), saved=planfile is not None)
+    followed = sum(
+        1
+        for change in the_plan.changes
+        if change.action.paid or change.action in (Action.WAIT, Action.DOWNLOAD)
+    )
+    with observing(total=followed, wait=request.wait) as observer:
+        result = app.apply(the_plan, request, observer=observer, saved=planfile is not None)
     print_result(result)
     return result.exit_code
 
@@ -145,7 +159,8 @@ def apply(
 @click.pass_obj
 def refresh(obj: LazyApp, wait: bool, lock_timeout: float) -> int:
     """Poll running tasks and download the finished videos."""
-    result = obj.app.refresh(observer=ProgressPrinter(), lock_timeout=lock_timeout)
+    with observing(total=None, wait=True) as observer:
+        result = obj.app.refresh(observer=observer, lock_timeout=lock_timeout)
     print_result(result)
     return result.exit_code
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from pydantic import JsonValue
 
 from reconciler.api import AuditState, SeedanceClient
+from reconciler.api.retry import RetryPolicy, retry_call
 from reconciler.errors import ApiError, ReconcilerError
 from reconciler.executor.events import Event, EventKind, Observer, StopSignal
 from reconciler.executor.waiting import Writer
@@ -49,6 +50,7 @@ class AssetPipeline:
         stop: StopSignal,
         audit_timeout: float = 900.0,
         poll_interval: float = 10.0,
+        retry: RetryPolicy | None = None,
     ) -> None:
         self.client = client
         self.store = store
@@ -58,6 +60,7 @@ class AssetPipeline:
         self.stop = stop
         self.audit_timeout = audit_timeout
         self.poll_interval = max(0.05, poll_interval)
+        self.retry = retry if retry is not None else RetryPolicy()
 
     async def run(
         self, assets: tuple[AssetChange, ...], known: Mapping[str, AssetRecord]
@@ -83,8 +86,14 @@ class AssetPipeline:
 
     async def _upload(self, asset: AssetChange, into: Resolved) -> None:
         assert asset.file is not None
+        source = self.project_root / asset.file
         try:
-            uploaded = await self.client.upload_file(self.project_root / asset.file)
+            # An upload is free and creates nothing billable: safe to repeat.
+            uploaded = await retry_call(
+                lambda: self.client.upload_file(source),
+                policy=self.retry,
+                retry_unknown=True,
+            )
         except (ApiError, OSError) as error:
             into.failure = f"{asset.address}: upload of {asset.file} failed: {error}"
             self.observer(Event(EventKind.CREATE_FAILED, asset.address, into.failure))
@@ -102,8 +111,12 @@ class AssetPipeline:
             assert url is not None
             lists[asset.type].append(url)
         try:
-            submitted = await self.client.submit_audit(
-                image_urls=lists["image"], video_urls=lists["video"], audio_urls=lists["audio"]
+            submitted = await retry_call(
+                lambda: self.client.submit_audit(
+                    image_urls=lists["image"], video_urls=lists["video"], audio_urls=lists["audio"]
+                ),
+                policy=self.retry,
+                retry_unreachable=True,
             )
         except ApiError as error:
             for asset in assets:
@@ -136,7 +149,11 @@ class AssetPipeline:
         delay = min(0.5, self.poll_interval)
         while pending and not self.stop.is_set() and time.monotonic() < deadline:
             try:
-                items = await self.client.audit_status(sorted(pending))
+                items = await retry_call(
+                    lambda: self.client.audit_status(sorted(pending)),
+                    policy=self.retry,
+                    retry_unknown=True,
+                )
             except ApiError as error:
                 self.observer(Event(EventKind.PROGRESS, "assets", f"audit poll failed: {error}"))
                 items = []

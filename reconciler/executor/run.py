@@ -18,11 +18,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ParamSpec, TypeVar
 
-from reconciler.api import SeedanceClient
+from reconciler.api import CreatedTask, SeedanceClient
 from reconciler.api.retry import RetryPolicy, retry_call
 from reconciler.errors import ApiError, ApiOutcomeUnknown
 from reconciler.executor.assets import AssetFailure, AssetPipeline, Resolved, resolve_body
 from reconciler.executor.events import Event, EventKind, Observer, StopSignal, ignore
+from reconciler.executor.ratelimit import RateCap, rate_cap
 from reconciler.executor.waiting import TaskWatch, Waiter
 from reconciler.plan import Action, Change, Plan
 from reconciler.store import StateStore
@@ -42,6 +43,8 @@ class ApplyOptions:
     poll_interval: float = 10.0
     wait_timeout: float = 3600.0
     retry: RetryPolicy = field(default_factory=RetryPolicy)
+    # Creates per second at most (client-side cap); None: no cap.
+    rate_limit: float | None = None
 
 
 @dataclass
@@ -94,6 +97,7 @@ class Executor:
         run_id: int,
         observer: Observer = ignore,
         stop: StopSignal | None = None,
+        cap: RateCap | None = None,
     ) -> None:
         self.store = store
         self.client = client
@@ -102,6 +106,7 @@ class Executor:
         self.observer = observer
         self.stop = stop or asyncio.Event()
         self.writer = StoreWriter()
+        self.cap = cap if cap is not None else rate_cap(options.rate_limit)
 
     async def apply(self, plan: Plan) -> ApplyResult:
         result = ApplyResult()
@@ -163,6 +168,7 @@ class Executor:
             observer=self.observer,
             stop=self.stop,
             poll_interval=self.options.poll_interval,
+            retry=self.options.retry,
         )
         return await pipeline.run(plan.assets, {a.content_hash: a for a in snapshot.assets})
 
@@ -175,6 +181,8 @@ class Executor:
 
         async def one(change: Change) -> None:
             async with gate:
+                if not self.stop.is_set():
+                    await self.cap.acquire()
                 if self.stop.is_set():
                     result.skipped.append(change.address)
                     self.observer(Event(EventKind.SKIPPED, change.address, "interrupted"))
@@ -215,9 +223,18 @@ class Executor:
         def on_retry(error: ApiError, delay: float) -> None:
             self.observer(Event(EventKind.RETRYING, change.address, f"{error}; in {delay:.1f}s"))
 
+        attempts = 0
+
+        async def attempt() -> CreatedTask:
+            nonlocal attempts
+            attempts += 1
+            if attempts > 1:  # the first attempt took its token before the intent
+                await self.cap.acquire()
+            return await self.client.create_video(body, fingerprint=fingerprint)
+
         try:
             created = await retry_call(
-                lambda: self.client.create_video(body, fingerprint=fingerprint),
+                attempt,
                 policy=self.options.retry,
                 on_retry=on_retry,
             )

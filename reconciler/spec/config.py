@@ -35,6 +35,7 @@ class ProjectConfig(BaseModel):
     pricing: dict[str, Price] = {}  # keyed by Billing.price_key
     currency: str = "JimiCoin"
     budget: float | None = Field(default=None, ge=0)
+    rate_limit: float | None = Field(default=None, gt=0)  # creates per second; None: no cap
     # Extra or overriding capability entries, checked when the config is loaded.
     models: dict[str, dict[str, JsonValue]] = {}
 
@@ -85,12 +86,12 @@ def _read(check: Checker, root: YNode) -> ProjectConfig:
                 check.error(value.pos, f"`{key}` must be between {low} and {high}, got {number}")
             elif number is not None:
                 values[key] = number
-    for key in ("poll_interval", "budget"):
+    for key in ("poll_interval", "budget", "rate_limit"):
         if (value := node.get(key)) is not None:
-            if key == "budget" and isinstance(value, YScalar) and value.value is None:
+            if key != "poll_interval" and isinstance(value, YScalar) and value.value is None:
                 continue
             amount = check.take_number(value, f"`{key}`")
-            if amount is not None and (amount < 0 or (key == "poll_interval" and amount == 0)):
+            if amount is not None and (amount < 0 or (key != "budget" and amount == 0)):
                 check.error(value.pos, f"`{key}` must be positive, got {amount}")
             elif amount is not None:
                 values[key] = amount
