@@ -104,7 +104,7 @@ def video(data: Data) -> DesiredVideo:
         media=media,
         fingerprint=f"sha256:{digest}",
         billing=Billing(mode=BillingMode.PER_SECOND, units=duration, price_key=model),
-        link_form=LinkForm(_str(data, "link_form", "https")),
+        link_form=LinkForm(_str(data, "link_form") or "https"),
         description=_str(data, "description"),
         labels=_strmap(data, "labels"),
         source=POS,
@@ -114,7 +114,7 @@ def video(data: Data) -> DesiredVideo:
 def record(data: Data) -> VideoRecord:
     """A state record from a case's ``state.videos[]`` entry."""
     v = video(data)
-    status = VideoStatus(_str(data, "status", "completed"))
+    status = VideoStatus(_str(data, "status") or "completed")
     hours = data.get("expires_in_h", 24)
     assert hours is None or isinstance(hours, int | float)
     return VideoRecord(
@@ -138,7 +138,7 @@ def asset(data: Data) -> DesiredAsset:
     name = _str(data, "name") or ""
     return DesiredAsset(
         name=name,
-        type=AssetType(_str(data, "type", "image")),
+        type=AssetType(_str(data, "type") or "image"),
         file=_str(data, "file"),
         url=_str(data, "url"),
         content_hash=_str(data, "hash", f"sha256:{name}") or "",

@@ -39,13 +39,19 @@ def plan_case(name: str) -> tuple[Plan, Mapping[str, object]]:
     return plan, expect
 
 
+def _strings(expect: Mapping[str, object], key: str) -> list[str]:
+    value = expect.get(key) or []
+    assert isinstance(value, list), f"expect.{key} must be a list"
+    return [str(item) for item in value]
+
+
 @pytest.mark.parametrize("name", NAMES)
 def test_case(name: str) -> None:
     plan, expect = plan_case(name)
     got = [f"{c.address} {c.action.value} {c.reason.value}" for c in plan.changes]
-    assert got == list(expect.get("changes") or [])
+    assert got == _strings(expect, "changes")
     assets = [f"{a.address} {a.action.value} {' '.join(a.used_by)}" for a in plan.assets]
-    assert assets == list(expect.get("assets") or [])
+    assert assets == _strings(expect, "assets")
     details = expect.get("details") or {}
     assert isinstance(details, Mapping)
     by_key = {f"{c.address} {c.action.value}": c.detail for c in plan.changes}
