@@ -162,7 +162,11 @@ class Waiter:
         final = self.output_dir / file_name(watch.address)
         part = final.with_name(f".{final.name}.{os.getpid()}.part")
         try:
-            sha256, _size = await self.client.download(info.result_video_url, part)
+            url = info.result_video_url
+            # A GET of a file: safe to repeat. An expired URL (403/404/410) is not retried.
+            sha256, _size = await retry_call(
+                lambda: self.client.download(url, part), policy=self.retry, retry_unknown=True
+            )
             await asyncio.to_thread(_fsync_and_rename, part, final)
         except (ReconcilerError, OSError) as error:
             if not isinstance(error, ReconcilerError):
