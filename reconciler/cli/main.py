@@ -101,12 +101,14 @@ def main(
 def _register() -> None:
     from reconciler.cli.emulator_cmd import emulator
     from reconciler.cli.plan_cmds import adopt, apply, plan, refresh, show, validate
+    from reconciler.cli.pricing_cmds import pricing
     from reconciler.cli.spec_cmds import fmt, schema
     from reconciler.cli.state_cmds import STATE_COMMANDS, state
 
     state.add_command(adopt)
 
     commands = (validate, plan, apply, refresh, show, *STATE_COMMANDS, schema, fmt, emulator)
+    commands += (pricing,)
     for command in commands:
         main.add_command(command)
 
