@@ -237,6 +237,8 @@ class Executor:
                 attempt,
                 policy=self.options.retry,
                 on_retry=on_retry,
+                # A connection that failed before the request went out created nothing.
+                retry_unreachable=True,
             )
         except ApiOutcomeUnknown as error:
             await self.writer(self.store.record_uncertain, op_id, message=error.message)

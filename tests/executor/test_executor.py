@@ -1,0 +1,150 @@
+"""The executor against the in-process emulator over a loopback socket, with fast retries.
+
+The plan comes from the real loader and planner; the state is a real SQLite file. The
+retry policy and the create cap are injected, so faults cost milliseconds, not seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from reconciler.api import ApiKey, SeedanceClient
+from reconciler.api.retry import RetryPolicy
+from reconciler.app import Reconciler
+from reconciler.app.facade import PlanRequest
+from reconciler.app.settings import Flags, resolve
+from reconciler.emulator.config import EmulatorConfig
+from reconciler.emulator.server import RunningEmulator, start_background
+from reconciler.executor import ApplyOptions, ApplyResult, Event, EventKind, Executor
+from reconciler.plan import Plan
+from reconciler.store import StateStore
+
+KEY = "sk-emulator-key"
+FAST = RetryPolicy(max_attempts=8, base_delay=0.01, max_delay=0.05, max_total=10.0)
+
+
+@pytest.fixture
+def emu(tmp_path: Path) -> Iterator[RunningEmulator]:
+    running = start_background(EmulatorConfig(data_path=tmp_path / "emu" / "state.db", seed=3))
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+def knobs(emu: RunningEmulator, **values: object) -> None:
+    httpx.post(f"{emu.url}/_emulator/admin", json=values, timeout=5).raise_for_status()
+
+
+def emulator_stats(emu: RunningEmulator) -> dict[str, object]:
+    data: dict[str, object] = httpx.get(f"{emu.url}/_emulator/stats", timeout=5).json()
+    return data
+
+
+def make_plan(root: Path, count: int) -> Plan:
+    lines = ["defaults:", "  model: seedance2.0-mini", "  duration: 5", "videos:"]
+    for n in range(count):
+        lines += [f"  v{n}:", f"    prompt: Take {n} of a kite over the dunes."]
+    (root / "specs").mkdir(parents=True)
+    (root / "specs" / "videos.yaml").write_text("\n".join(lines) + "\n")
+    settings = resolve(Flags(project_dir=str(root)), environ={})
+    return Reconciler(settings).plan(PlanRequest())
+
+
+class CountingCap:
+    """A create cap that lets everything through and counts the tokens taken."""
+
+    def __init__(self) -> None:
+        self.taken = 0
+
+    async def acquire(self) -> float:
+        self.taken += 1
+        return 0.0
+
+
+class Stopped:
+    def is_set(self) -> bool:
+        return True
+
+
+def run_apply(
+    root: Path,
+    emu: RunningEmulator,
+    plan: Plan,
+    *,
+    cap: CountingCap | None = None,
+    stopped: bool = False,
+) -> tuple[ApplyResult, list[Event]]:
+    events: list[Event] = []
+    options = ApplyOptions(
+        parallelism=4,
+        wait=True,
+        output_dir=root / "out",
+        project_root=root,
+        poll_interval=0.05,
+        wait_timeout=30,
+        retry=FAST,
+    )
+    store = StateStore.open(f"sqlite:///{root / 'state.db'}")
+    try:
+        run_id = store.begin_run("apply", git_commit=None)
+
+        async def go() -> ApplyResult:
+            async with SeedanceClient(emu.url, ApiKey(KEY)) as client:
+                executor = Executor(
+                    store,
+                    client,
+                    options,
+                    run_id=run_id,
+                    observer=events.append,
+                    stop=Stopped() if stopped else None,
+                    cap=cap,
+                )
+                return await executor.apply(plan)
+
+        return asyncio.run(go()), events
+    finally:
+        store.close()
+
+
+def test_fast_retries_through_5xx_and_code_minus_1_create_each_video_once(
+    tmp_path: Path, emu: RunningEmulator
+) -> None:
+    plan = make_plan(tmp_path, 6)
+    knobs(emu, error_5xx_rate=0.3, code_minus1_rate=0.2)
+    result, events = run_apply(tmp_path, emu, plan)
+    assert result.exit_code == 0, (result.rejected, result.failed)
+    assert sorted(result.downloaded) == [f"video.v{n}" for n in range(6)]
+    assert any(e.kind is EventKind.RETRYING for e in events)
+    by_fingerprint = emulator_stats(emu)["creates_by_fingerprint"]
+    assert isinstance(by_fingerprint, dict)
+    assert sorted(by_fingerprint.values()) == [1] * 6
+
+
+def test_every_create_attempt_takes_a_token_from_the_cap(
+    tmp_path: Path, emu: RunningEmulator
+) -> None:
+    plan = make_plan(tmp_path, 3)
+    knobs(emu, burst_429=2, retry_after=0, fault_path_prefix="/api/open-api/v1/seedance/videos")
+    cap = CountingCap()
+    result, events = run_apply(tmp_path, emu, plan, cap=cap)
+    assert result.exit_code == 0
+    retries = sum(1 for e in events if e.kind is EventKind.RETRYING)
+    assert retries == 2
+    assert cap.taken == 3 + retries
+    assert emulator_stats(emu)["total_creates"] == 3
+
+
+def test_a_stop_before_the_creates_sends_nothing(tmp_path: Path, emu: RunningEmulator) -> None:
+    plan = make_plan(tmp_path, 3)
+    cap = CountingCap()
+    result, _ = run_apply(tmp_path, emu, plan, cap=cap, stopped=True)
+    assert sorted(result.skipped) == ["video.v0", "video.v1", "video.v2"]
+    assert result.interrupted and result.exit_code == 130
+    assert cap.taken == 0
+    assert emulator_stats(emu)["total_creates"] == 0
