@@ -13,8 +13,8 @@ import os
 import signal
 import socket
 import subprocess
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -43,6 +43,10 @@ class PlanRequest:
     replace: tuple[str, ...] = ()
     retry_uncertain: tuple[str, ...] = ()
     max_cost: float | None = None
+
+
+# Shows a plan and returns where progress goes, or None to stop (see ``Reconciler.apply``).
+Review = Callable[[Plan], AbstractContextManager[Observer] | None]
 
 
 @dataclass(frozen=True)
@@ -119,23 +123,38 @@ class Reconciler:
 
     def apply(
         self,
-        plan: Plan,
         request: ApplyRequest,
+        review: Review,
         *,
-        observer: Observer,
-        saved: bool = False,
-    ) -> ApplyResult:
-        """Apply ``plan`` under the lock, refusing it when it went stale."""
+        saved: Plan | None = None,
+        plan_request: PlanRequest | None = None,
+    ) -> ApplyResult | None:
+        """Plan (or check a saved plan) under the lock, let ``review`` approve, then apply.
+
+        Planning under the lock means a second apply that waited with --lock-timeout plans
+        against what the first one left, and never shows its in-flight creates as uncertain.
+        ``review`` shows the plan and returns the observer to report progress to, or None
+        to stop there (nothing to do, or not approved).
+        """
         self.settings.require_api_key()
         with (
             self.open_store() as store,
             store.lock(_holder(), timeout=request.lock_timeout, command="apply"),
         ):
-            self._check_fresh(plan, store.snapshot(), saved=saved)
+            snapshot = store.snapshot()
+            if saved is not None:
+                self._check_fresh(saved, snapshot)
+                plan = saved
+            else:
+                plan = self._build(self.validate(), snapshot, plan_request or PlanRequest())
+            observing = review(plan)
+            if observing is None:
+                return None
             run_id = store.begin_run("apply", git_commit=_git_commit(self.settings.project_root))
             outcome = "error"
             try:
-                result = asyncio.run(self._apply(store, plan, request, observer, run_id))
+                with observing as observer:
+                    result = asyncio.run(self._apply(store, plan, request, observer, run_id))
                 outcome = "interrupted" if result.interrupted else _outcome(result)
                 return result
             finally:
@@ -243,20 +262,19 @@ class Reconciler:
             ),
         )
 
-    def _check_fresh(self, plan: Plan, snapshot: Snapshot, *, saved: bool) -> None:
+    def _check_fresh(self, plan: Plan, snapshot: Snapshot) -> None:
         moved: list[str] = []
         if (plan.lineage, plan.serial) != (snapshot.lineage, snapshot.serial):
             moved.append(
                 f"the state moved (lineage {plan.lineage[:8]} serial {plan.serial} -> "
                 f"lineage {snapshot.lineage[:8]} serial {snapshot.serial})"
             )
-        if saved:
-            desired = self.validate()
-            if desired.specs_digest != plan.specs_digest:
-                moved.append("the specs changed")
-            fresh = self._build(desired, snapshot, PlanRequest())
-            if fresh.pricing_digest != plan.pricing_digest:
-                moved.append("the pricing changed")
+        desired = self.validate()
+        if desired.specs_digest != plan.specs_digest:
+            moved.append("the specs changed")
+        fresh = self._build(desired, snapshot, PlanRequest())
+        if fresh.pricing_digest != plan.pricing_digest:
+            moved.append("the pricing changed")
         if moved:
             raise StalePlan(
                 "the plan is stale: " + "; ".join(moved),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import click
@@ -14,6 +15,7 @@ from reconciler.app import ApplyRequest, PlanRequest
 from reconciler.cli.context import LazyApp
 from reconciler.cli.output import observing, print_result
 from reconciler.errors import PlanError
+from reconciler.executor import Observer
 from reconciler.plan import PLAN_FORMAT_VERSION, Action, Plan
 from reconciler.render import render_json, render_markdown, render_text
 
@@ -122,33 +124,38 @@ def apply(
         balance_check=not no_balance_check,
         rate_limit=rate_limit,
     )
-    if planfile is not None:
-        if target or exclude or replace or retry_uncertain:
-            raise click.UsageError("a saved plan is applied as it is; plan again to narrow it")
-        the_plan = load_plan(planfile)
+    if planfile is not None and (target or exclude or replace or retry_uncertain):
+        raise click.UsageError("a saved plan is applied as it is; plan again to narrow it")
+    saved = load_plan(planfile) if planfile is not None else None
+
+    def review(the_plan: Plan) -> AbstractContextManager[Observer] | None:
         _emit(the_plan, "text")
-    else:
-        the_plan = app.plan(
-            PlanRequest(
-                targets=target,
-                excludes=exclude,
-                replace=replace,
-                retry_uncertain=retry_uncertain,
-                max_cost=max_cost,
-            )
+        if saved is None:
+            if not the_plan.has_changes:
+                return None
+            if not auto_approve:
+                _approve()
+        followed = sum(
+            1
+            for change in the_plan.changes
+            if change.action.paid or change.action in (Action.WAIT, Action.DOWNLOAD)
         )
-        _emit(the_plan, "text")
-        if not the_plan.has_changes:
-            return 0
-        if not auto_approve:
-            _approve()
-    followed = sum(
-        1
-        for change in the_plan.changes
-        if change.action.paid or change.action in (Action.WAIT, Action.DOWNLOAD)
+        return observing(total=followed, wait=request.wait)
+
+    result = app.apply(
+        request,
+        review,
+        saved=saved,
+        plan_request=PlanRequest(
+            targets=target,
+            excludes=exclude,
+            replace=replace,
+            retry_uncertain=retry_uncertain,
+            max_cost=max_cost,
+        ),
     )
-    with observing(total=followed, wait=request.wait) as observer:
-        result = app.apply(the_plan, request, observer=observer, saved=planfile is not None)
+    if result is None:
+        return 0
     print_result(result)
     return result.exit_code
 
