@@ -81,6 +81,10 @@ def run_apply(
     stopped: bool = False,
 ) -> tuple[ApplyResult, list[Event]]:
     events: list[Event] = []
+
+    def observe(event: Event) -> None:
+        events.append(event)
+
     options = ApplyOptions(
         parallelism=4,
         wait=True,
@@ -101,7 +105,7 @@ def run_apply(
                     client,
                     options,
                     run_id=run_id,
-                    observer=events.append,
+                    observer=observe,
                     stop=Stopped() if stopped else None,
                     cap=cap,
                 )
