@@ -15,7 +15,7 @@ import socket
 import subprocess
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -184,8 +184,13 @@ class Reconciler:
                 )
                 return await executor.apply(plan)
 
-    def refresh(self, *, observer: Observer, lock_timeout: float = 0.0) -> ApplyResult:
-        """Poll the tasks left running and download what finished."""
+    def refresh(
+        self, *, observer: Observer, lock_timeout: float = 0.0, wait: bool = True
+    ) -> ApplyResult:
+        """Poll the tasks left running and download what finished.
+
+        ``wait`` polls until every task is finished; without it, one look at each task.
+        """
         self.settings.require_api_key()
         with (
             self.open_store() as store,
@@ -205,25 +210,28 @@ class Reconciler:
             run_id = store.begin_run("refresh", git_commit=_git_commit(self.settings.project_root))
             outcome = "error"
             try:
-                result = asyncio.run(self._refresh(store, watches, observer, run_id))
+                result = asyncio.run(self._refresh(store, watches, observer, run_id, wait))
                 outcome = "interrupted" if result.interrupted else _outcome(result)
                 return result
             finally:
                 store.finish_run(run_id, outcome)
 
     async def _refresh(
-        self, store: StateStore, watches: list[TaskWatch], observer: Observer, run_id: int
+        self,
+        store: StateStore,
+        watches: list[TaskWatch],
+        observer: Observer,
+        run_id: int,
+        wait: bool,
     ) -> ApplyResult:
         stop = asyncio.Event()
+        options = self._options(ApplyRequest())
+        if not wait:  # one round of polls: the waiter stops at its deadline
+            options = replace(options, wait_timeout=0.0)
         with _first_interrupt_stops(stop):
             async with self._client() as client:
                 executor = Executor(
-                    store,
-                    client,
-                    self._options(ApplyRequest()),
-                    run_id=run_id,
-                    observer=observer,
-                    stop=stop,
+                    store, client, options, run_id=run_id, observer=observer, stop=stop
                 )
                 return await executor.refresh(watches)
 

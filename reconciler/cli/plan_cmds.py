@@ -161,13 +161,17 @@ def apply(
 
 
 @click.command()
-@click.option("--wait/--no-wait", default=True, help="Poll until every task is finished.")
+@click.option(
+    "--wait/--no-wait",
+    default=True,
+    help="Poll until every task is finished [default], or look once at each.",
+)
 @click.option("--lock-timeout", type=float, default=0.0, help="Seconds to wait for the lock.")
 @click.pass_obj
 def refresh(obj: LazyApp, wait: bool, lock_timeout: float) -> int:
     """Poll running tasks and download the finished videos."""
     with observing(total=None, wait=True) as observer:
-        result = obj.app.refresh(observer=observer, lock_timeout=lock_timeout)
+        result = obj.app.refresh(observer=observer, lock_timeout=lock_timeout, wait=wait)
     print_result(result)
     return result.exit_code
 

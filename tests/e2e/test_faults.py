@@ -167,3 +167,28 @@ def test_a_balance_below_the_estimate_refuses_before_any_create(
     assert forced.code == 0, forced.stdout + forced.stderr
     assert "2 created" in forced.stdout
     assert_each_created_once(faulty, 2)
+
+
+def created_times(stderr: str) -> list[float]:
+    """The elapsed-seconds stamps of the `created` lines of the line printer."""
+    stamps = []
+    for line in stderr.splitlines():
+        if " created: " in line and line.startswith("["):
+            stamps.append(float(line[1:].split("s]", 1)[0]))
+    return stamps
+
+
+def test_the_rate_cap_spaces_the_creates(project: Project, emulator: Emulator) -> None:
+    setup(project, emulator, 5)
+    project.write("reconciler.yaml", CONFIG + "rate_limit: 100\n")
+    capped = project.run("apply", "--auto-approve", "--no-wait", "--rate-limit", "4")
+    assert capped.code == 0, capped.stdout + capped.stderr
+    stamps = created_times(capped.stderr)
+    assert len(stamps) == 5
+    # 5 creates at 4 per second, a burst of 1: at least 4 x 0.25 s from first to last.
+    assert max(stamps) - min(stamps) >= 0.9, capped.stderr
+
+    project.write("reconciler.yaml", CONFIG + "rate_limit: 0\n")
+    bad = project.run("plan")
+    assert bad.code == 1
+    assert "`rate_limit` must be positive" in bad.stderr

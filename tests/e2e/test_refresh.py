@@ -26,7 +26,7 @@ videos:
 
 @pytest.fixture
 def slow_tasks(tmp_path: Path) -> Iterator[Emulator]:
-    running = start_emulator(tmp_path / "slow.db", "--run-seconds", "1.5")
+    running = start_emulator(tmp_path / "slow.db", "--run-seconds", "4")
     try:
         yield running
     finally:
@@ -52,6 +52,11 @@ def test_refresh_downloads_what_apply_left_running_and_then_does_nothing(
     assert "reconciler refresh" in started.stdout
     assert set(statuses(project).values()) <= {"queued", "processing"}
     assert not (project.root / "out").exists()
+
+    glance = project.run("refresh", "--no-wait")  # one look: all still running
+    assert glance.code == 0, glance.stdout + glance.stderr
+    assert "0 downloaded" in glance.stdout
+    assert "3 still running" in glance.stdout
 
     refreshed = project.run("refresh")
     assert refreshed.code == 0, refreshed.stdout + refreshed.stderr
