@@ -3,7 +3,8 @@
 A ``Plan`` is a sorted tuple of ``Change``s, each with an ``Action`` and a ``Reason``,
 plus what is needed to tell later whether it went stale (state lineage and serial, the
 digests of the specs and of the pricing). Rendering is done elsewhere, from this data.
-``PLAN_FORMAT_VERSION`` is bumped on any incompatible change of this schema.
+``PLAN_FORMAT_VERSION`` is bumped on any incompatible change of this schema, which is
+documented field by field in docs/plan-json.md (a test keeps the two in step).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 
-from pydantic import JsonValue
+from pydantic import JsonValue, field_validator
 
 from reconciler.model import BillingMode, Frozen, LinkForm, Price
 
@@ -148,6 +149,17 @@ class Plan(Frozen):
     assets: tuple[AssetChange, ...] = ()
     summary: dict[str, int]
     cost: CostSummary
+
+    @field_validator("format_version")
+    @classmethod
+    def _known_version(cls, value: int) -> int:
+        # A saved plan of another version is refused, not half-understood.
+        if value != PLAN_FORMAT_VERSION:
+            raise ValueError(
+                f"plan format {value} is not supported (this reconciler reads format "
+                f"{PLAN_FORMAT_VERSION})"
+            )
+        return value
 
     @property
     def has_changes(self) -> bool:
