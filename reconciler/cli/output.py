@@ -74,6 +74,12 @@ def print_result(result: ApplyResult) -> None:
         lines.append(f"  blocked   {address}: see the plan")
     for address in result.skipped:
         lines.append(f"  skipped   {address}: interrupted before it was sent")
+    if result.expired:
+        lines.append(
+            "  The result URL expired before the download; generate again (paid) with "
+            + " ".join(f"--replace {address}" for address in result.expired)
+            + " on `reconciler apply`."
+        )
     if result.pending:
         lines.append("  Run `reconciler refresh` later to download the videos still running.")
     click.echo("\n".join(lines))

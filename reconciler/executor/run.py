@@ -22,6 +22,7 @@ from reconciler.api import CreatedTask, SeedanceClient
 from reconciler.api.retry import RetryPolicy, retry_call
 from reconciler.errors import ApiError, ApiOutcomeUnknown
 from reconciler.executor.assets import AssetFailure, AssetPipeline, Resolved, resolve_body
+from reconciler.executor.crashpoints import crashpoint
 from reconciler.executor.events import Event, EventKind, Observer, StopSignal, ignore
 from reconciler.executor.ratelimit import RateCap, rate_cap
 from reconciler.executor.waiting import TaskWatch, Waiter
@@ -59,6 +60,7 @@ class ApplyResult:
     skipped: list[str] = field(default_factory=list)
     bookkeeping: list[str] = field(default_factory=list)
     blocked: list[str] = field(default_factory=list)
+    expired: list[str] = field(default_factory=list)  # also in failed: the result URL was gone
     interrupted: bool = False
 
     @property
@@ -103,7 +105,7 @@ class Executor:
         self.client = client
         self.options = options
         self.run_id = run_id
-        self.observer = observer
+        self.observer = _guarded(observer)
         self.stop = stop or asyncio.Event()
         self.writer = StoreWriter()
         self.cap = cap if cap is not None else rate_cap(options.rate_limit)
@@ -203,6 +205,7 @@ class Executor:
             body = resolve_body(change, resolved)
         except AssetFailure as failure:
             body, refused = dict(change.spec or {}), failure.message
+        crashpoint("before_intent")
         op_id = await self.writer(
             self.store.record_intent,
             self.run_id,
@@ -218,6 +221,7 @@ class Executor:
             result.rejected[change.address] = refused
             self.observer(Event(EventKind.CREATE_FAILED, change.address, refused))
             return None
+        crashpoint("after_intent")
         self.observer(Event(EventKind.CREATE_SENT, change.address))
 
         def on_retry(error: ApiError, delay: float) -> None:
@@ -250,6 +254,7 @@ class Executor:
             result.rejected[change.address] = error.message
             self.observer(Event(EventKind.CREATE_FAILED, change.address, error.message))
             return None
+        crashpoint("after_post")
         await self.writer(
             self.store.record_created,
             op_id,
@@ -289,3 +294,16 @@ class Executor:
         result.failed.update(outcome.failed)
         result.downloaded.update(outcome.downloaded)
         result.pending.extend(outcome.pending)
+        result.expired.extend(outcome.expired)
+
+
+def _guarded(observer: Observer) -> Observer:
+    """``observer``, but a drawing error is logged, never raised into the journal protocol."""
+
+    def observe(event: Event) -> None:
+        try:
+            observer(event)
+        except Exception:  # a broken progress display must not cost a paid create its record
+            log.exception("the progress observer failed on %s %s", event.kind, event.address)
+
+    return observe

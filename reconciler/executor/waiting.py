@@ -22,6 +22,7 @@ from typing import ParamSpec, Protocol, TypeVar
 from reconciler.api import SeedanceClient, TaskInfo
 from reconciler.api.retry import RetryPolicy, retry_call
 from reconciler.errors import ApiError, ReconcilerError
+from reconciler.executor.crashpoints import crashpoint
 from reconciler.executor.events import Event, EventKind, Observer, StopSignal
 from reconciler.store import StateStore
 
@@ -50,6 +51,7 @@ class WaitOutcome:
     failed: dict[str, str] = field(default_factory=dict)
     downloaded: dict[str, str] = field(default_factory=dict)
     pending: list[str] = field(default_factory=list)
+    expired: list[str] = field(default_factory=list)  # result URL gone before the download
 
 
 def file_name(address: str) -> str:
@@ -120,6 +122,7 @@ class Waiter:
             except ApiError as error:
                 self.observer(Event(EventKind.PROGRESS, watch.address, f"poll failed: {error}"))
                 return False
+            crashpoint("polling")
             if info.status == "completed" and info.result_video_url:
                 if not watch.downloading:
                     await self._record(watch, info)
@@ -167,6 +170,7 @@ class Waiter:
             sha256, _size = await retry_call(
                 lambda: self.client.download(url, part), policy=self.retry, retry_unknown=True
             )
+            crashpoint("download")
             await asyncio.to_thread(_fsync_and_rename, part, final)
         except (ReconcilerError, OSError) as error:
             if not isinstance(error, ReconcilerError):
@@ -176,6 +180,7 @@ class Waiter:
             outcome.failed[watch.address] = f"download failed: {error.message}"
             self.observer(Event(EventKind.DOWNLOAD_FAILED, watch.address, error.message))
             if isinstance(error, ApiError) and error.http_status in (403, 404, 410):
+                outcome.expired.append(watch.address)
                 await self.writer(
                     self.store.record_task,
                     watch.address,

@@ -134,6 +134,7 @@ def test_an_expired_result_url_is_reported_and_planned_as_blocked(
     assert "Traceback" not in refreshed.stderr
     assert "the result URL expired" in refreshed.stdout
     assert "the result URL expired" in refreshed.stderr
+    assert "--replace video.shot-0 --replace video.shot-1" in refreshed.stdout
 
     plan = project.run("plan", "--format", "json")
     assert plan.code == 0, plan.stderr

@@ -79,11 +79,14 @@ def run_apply(
     *,
     cap: CountingCap | None = None,
     stopped: bool = False,
+    broken: bool = False,
 ) -> tuple[ApplyResult, list[Event]]:
     events: list[Event] = []
 
     def observe(event: Event) -> None:
         events.append(event)
+        if broken:
+            raise RuntimeError("the terminal went away")
 
     options = ApplyOptions(
         parallelism=4,
@@ -152,3 +155,14 @@ def test_a_stop_before_the_creates_sends_nothing(tmp_path: Path, emu: RunningEmu
     assert result.interrupted and result.exit_code == 130
     assert cap.taken == 0
     assert emulator_stats(emu)["total_creates"] == 0
+
+
+def test_a_failing_observer_never_breaks_the_journal(
+    tmp_path: Path, emu: RunningEmulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    plan = make_plan(tmp_path, 2)
+    result, events = run_apply(tmp_path, emu, plan, broken=True)
+    assert result.exit_code == 0
+    assert sorted(result.downloaded) == ["video.v0", "video.v1"]
+    assert events, "the observer was called"
+    assert "the progress observer failed" in caplog.text
