@@ -17,7 +17,6 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import (
     BarColumn,
-    MofNCompleteColumn,
     Progress,
     TaskID,
     TextColumn,
@@ -73,7 +72,7 @@ class ProgressBars:
             TextColumn("{task.description}", markup=False),
             BarColumn(),
             TextColumn("{task.percentage:>3.0f}%"),
-            MofNCompleteColumn(),
+            TextColumn("{task.fields[count]}", markup=False),  # overall only: done/total
             TimeElapsedColumn(),
             TimeRemainingColumn(),
             console=self.console,
@@ -82,7 +81,9 @@ class ProgressBars:
         self._expected = total or 0
         # Without --wait a video is as far as this run takes it once its task exists.
         self._final = _FINAL if wait else _FINAL | {EventKind.CREATED}
-        self.overall: TaskID = self.progress.add_task("overall", total=total or None)
+        self.overall: TaskID = self.progress.add_task(
+            "overall", total=total or None, count=f"0/{total or 0}"
+        )
         self.bars: dict[str, TaskID] = {}
         self.finished: set[str] = set()
         self.seen: set[str] = set()
@@ -111,7 +112,7 @@ class ProgressBars:
             self._bar(event.address, 100, "downloading")
         if event.kind in self._final and event.address not in self.finished:
             self.finished.add(event.address)
-            self.progress.update(self.overall, completed=len(self.finished))
+            self._count()
             bar = self.bars.pop(event.address, None)
             if bar is not None:
                 self.progress.remove_task(bar)
@@ -123,6 +124,14 @@ class ProgressBars:
         if len(self.seen) > self._expected:
             self._expected = len(self.seen)
             self.progress.update(self.overall, total=self._expected)
+            self._count()
+
+    def _count(self) -> None:
+        self.progress.update(
+            self.overall,
+            completed=len(self.finished),
+            count=f"{len(self.finished)}/{self._expected}",
+        )
 
     def _bar(self, address: str, percent: int | None, status: str) -> None:
         if address in self.finished:
@@ -130,7 +139,9 @@ class ProgressBars:
         label = f"{address.removeprefix('video.')} {status}"
         bar = self.bars.get(address)
         if bar is None:
-            self.bars[address] = self.progress.add_task(label, total=100, completed=percent or 0)
+            self.bars[address] = self.progress.add_task(
+                label, total=100, completed=percent or 0, count=""
+            )
             return
         if percent is None:
             self.progress.update(bar, description=label)

@@ -18,6 +18,7 @@ def bars(*, total: int | None, wait: bool = True) -> tuple[ProgressBars, io.Stri
 
 def overall(view: ProgressBars) -> tuple[float, float | None]:
     task = view.progress.tasks[view.overall]
+    assert task.fields["count"] == f"{task.completed:.0f}/{task.total or 0:.0f}"
     return task.completed, task.total
 
 
