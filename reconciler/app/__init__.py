@@ -1,6 +1,24 @@
-"""The application facade the CLI stands on."""
+"""The application facade the CLI stands on.
 
-from reconciler.app.facade import ApplyRequest, PlanRequest, Reconciler
+The facade (and with it httpx, SQLAlchemy and the executor) is imported on first use of
+its names, so ``from reconciler.app.settings import ...`` stays cheap for light commands.
+"""
+
+from typing import TYPE_CHECKING
+
 from reconciler.app.settings import Flags, Settings, resolve
 
+if TYPE_CHECKING:
+    from reconciler.app.facade import ApplyRequest, PlanRequest, Reconciler
+
 __all__ = ["ApplyRequest", "Flags", "PlanRequest", "Reconciler", "Settings", "resolve"]
+
+_FACADE = frozenset({"ApplyRequest", "PlanRequest", "Reconciler"})
+
+
+def __getattr__(name: str) -> object:
+    if name in _FACADE:
+        from reconciler.app import facade
+
+        return getattr(facade, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,8 +1,16 @@
-"""What every command gets from the group: the facade, built on first use."""
+"""What every command gets from the group: settings and the facade, built on first use.
+
+Nothing heavy is imported here: ``validate`` needs only the settings, and importing the
+facade (and with it httpx, SQLAlchemy and the executor) is left to commands that use it.
+"""
 
 from __future__ import annotations
 
-from reconciler.app import Flags, Reconciler, resolve
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from reconciler.app.facade import Reconciler
+    from reconciler.app.settings import Flags, Settings
 
 
 class LazyApp:
@@ -10,10 +18,21 @@ class LazyApp:
 
     def __init__(self, flags: Flags) -> None:
         self.flags = flags
+        self._settings: Settings | None = None
         self._app: Reconciler | None = None
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            from reconciler.app.settings import resolve
+
+            self._settings = resolve(self.flags)
+        return self._settings
 
     @property
     def app(self) -> Reconciler:
         if self._app is None:
-            self._app = Reconciler(resolve(self.flags))
+            from reconciler.app.facade import Reconciler
+
+            self._app = Reconciler(self.settings)
         return self._app

@@ -2,6 +2,11 @@
 
 Expected errors print ``Error: ...`` and ``hint: ...`` on stderr and exit 1 (130 when
 interrupted); anything else is an internal error, with a traceback only under --debug.
+
+Commands load lazily (``COMMANDS``): a command's module is imported only when that
+command runs, and ``--help`` lists the short help texts kept here, so start-up does not
+pay for httpx, SQLAlchemy, the emulator or rich (benchmarks/startup.py). A test checks
+that each short help here matches its command's own.
 """
 
 from __future__ import annotations
@@ -10,17 +15,121 @@ import logging
 import sys
 import traceback
 from collections.abc import Sequence
+from importlib import import_module
 
 import click
 
 from reconciler import __version__
-from reconciler.app import Flags
 from reconciler.cli.context import LazyApp
 from reconciler.errors import ReconcilerError, SpecError
 
+# name -> (module, attribute, short help for the command list). Order is irrelevant:
+# click sorts the list.
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "validate": (
+        "reconciler.cli.validate_cmd",
+        "validate",
+        "Check every spec file; report every problem at path:line:col.",
+    ),
+    "plan": (
+        "reconciler.cli.plan_cmds",
+        "plan",
+        "Show what apply would change, and what it would cost.",
+    ),
+    "apply": (
+        "reconciler.cli.plan_cmds",
+        "apply",
+        "Create the missing tasks, wait for them and download the videos.",
+    ),
+    "refresh": (
+        "reconciler.cli.plan_cmds",
+        "refresh",
+        "Poll running tasks and download the finished videos.",
+    ),
+    "show": ("reconciler.cli.plan_cmds", "show", "Render a saved plan."),
+    "state": (
+        "reconciler.cli.main",
+        "_state_group",
+        "Inspect and edit the state by hand (nothing remote changes).",
+    ),
+    "history": (
+        "reconciler.cli.state_cmds",
+        "history",
+        "The journal of operations, oldest first (of ADDRESS if given).",
+    ),
+    "force-unlock": (
+        "reconciler.cli.state_cmds",
+        "force_unlock",
+        "Remove the lock LOCK_ID left by a dead process (refused if its holder is alive).",
+    ),
+    "db": ("reconciler.cli.state_cmds", "db", "The state database's schema version."),
+    "schema": (
+        "reconciler.cli.spec_cmds",
+        "schema",
+        "Print the JSON Schema of spec files (for editors).",
+    ),
+    "fmt": (
+        "reconciler.cli.spec_cmds",
+        "fmt",
+        "Rewrite spec files in the canonical layout (all specs when no FILES are given).",
+    ),
+    "emulator": (
+        "reconciler.cli.emulator_cmd",
+        "emulator",
+        "A local stand-in for the Seedance HTTP API (tests, demos, benchmarks).",
+    ),
+    "pricing": ("reconciler.cli.pricing_cmds", "pricing", "The price table in reconciler.yaml."),
+}
+
+
+def _state_group() -> click.Command:
+    """``state``, with ``state adopt`` (defined with the apply commands) added."""
+    from reconciler.cli.plan_cmds import adopt
+    from reconciler.cli.state_cmds import state
+
+    state.add_command(adopt)
+    return state
+
+
+def load_command(name: str) -> click.Command:
+    """Import and return the command ``name`` (a key of ``COMMANDS``)."""
+    module, attribute, _ = COMMANDS[name]
+    found = getattr(import_module(module), attribute)
+    command = found() if attribute.startswith("_") else found
+    if not isinstance(command, click.Command):  # pragma: no cover - a wiring bug
+        raise TypeError(f"{module}.{attribute} is not a click command")
+    return command
+
 
 class ReconcilerGroup(click.Group):
-    """A click group that turns our errors into messages and exit codes."""
+    """A click group that turns our errors into messages and exit codes, and loads each
+    command's module only when that command is used."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*COMMANDS, *self.commands})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = self.commands.get(cmd_name)
+        if command is None and cmd_name in COMMANDS:
+            command = self.commands[cmd_name] = load_command(cmd_name)
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        # The stock version imports every command to ask for its short help.
+        names = self.list_commands(ctx)
+        if not names:
+            return
+        limit = formatter.width - 6 - max(len(name) for name in names)
+        rows = []
+        for name in names:
+            if name in COMMANDS:
+                # A placeholder command truncates the text exactly as click would.
+                text = click.Command(name, help=COMMANDS[name][2]).get_short_help_str(limit)
+            else:
+                text = self.commands[name].get_short_help_str(limit)
+            rows.append((name, text))
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
 
     def main(  # type: ignore[override]
         self,
@@ -94,23 +203,7 @@ def main(
     # httpx logs every request's full URL at INFO: result URLs are signed, so never.
     for noisy in ("httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    from reconciler.app.settings import Flags
+
     flags = Flags(project_dir=project_dir, specs=specs, state=state, api_url=api_url, debug=debug)
     ctx.obj = LazyApp(flags)
-
-
-def _register() -> None:
-    from reconciler.cli.emulator_cmd import emulator
-    from reconciler.cli.plan_cmds import adopt, apply, plan, refresh, show, validate
-    from reconciler.cli.pricing_cmds import pricing
-    from reconciler.cli.spec_cmds import fmt, schema
-    from reconciler.cli.state_cmds import STATE_COMMANDS, state
-
-    state.add_command(adopt)
-
-    commands = (validate, plan, apply, refresh, show, *STATE_COMMANDS, schema, fmt, emulator)
-    commands += (pricing,)
-    for command in commands:
-        main.add_command(command)
-
-
-_register()
