@@ -4,19 +4,28 @@ This module owns the whole-run flow: find every spec file, read each one's top l
 collect names across files (duplicates name both places), resolve assets, expand each
 video (``extends``, ``matrix``, ``takes``) and validate every instance. Every problem of
 every file is collected and raised once as a ``SpecError``.
+
+Speed (benchmarks/plan.py): a successful load is cached by content (``spec.cache``), so
+a plan with no spec change skips parsing and validation; the cyclic GC is paused while
+the (long-lived, acyclic) trees and models are built, which it would otherwise scan
+again and again.
 """
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from reconciler.errors import Diagnostic, SpecError
 from reconciler.model import Desired, DesiredAsset
 from reconciler.spec.assets import RawAsset, resolve_asset
+from reconciler.spec.cache import SpecCache, SpecInput, cache_key
 from reconciler.spec.check import Checker
 from reconciler.spec.config import ProjectConfig, capabilities
 from reconciler.spec.expand import RawVideo, VideoExpander
@@ -72,8 +81,45 @@ def load_desired(project_root: Path, specs_dir: Path, config: ProjectConfig) -> 
                 )
             ]
         )
-    table = capabilities(config)
     reader = YamlReader()
+    with _gc_paused():
+        inputs: list[tuple[Path, SpecInput]] = []
+        for path in spec_files(specs_dir):
+            shown = _shown(path, project_root)
+            data = reader.read_bytes(path, shown, diags)
+            if data is not None:
+                inputs.append((path, SpecInput(shown, data)))
+        if diags:  # unreadable files: never cached, reported by the full load
+            return _load(project_root, config, reader, inputs, diags)
+        cache = SpecCache(project_root)
+        key = cache_key([item for _, item in inputs], config)
+        cached = cache.get(key)
+        if cached is not None:
+            return cached
+        desired = _load(project_root, config, reader, inputs, diags)
+        cache.put(key, desired)
+        return desired
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _load(
+    project_root: Path,
+    config: ProjectConfig,
+    reader: YamlReader,
+    inputs: list[tuple[Path, SpecInput]],
+    diags: list[Diagnostic],
+) -> Desired:
+    table = capabilities(config)
     digest = hashlib.sha256()
     raw_assets: dict[str, RawAsset] = {}
     raw_videos: dict[str, RawVideo] = {}
@@ -81,13 +127,12 @@ def load_desired(project_root: Path, specs_dir: Path, config: ProjectConfig) -> 
     video_seen: dict[str, _Declared] = {}
     file_defaults: list[tuple[str, YMap]] = []
     broken_videos: set[str] = set()  # declared, but not a mapping (already reported)
-    for path in spec_files(specs_dir):
-        shown = _shown(path, project_root)
-        data, root = reader.read_file(path, shown, diags)
-        if data is not None:
-            encoded = shown.encode("utf-8")
-            digest.update(len(encoded).to_bytes(8, "big") + encoded)
-            digest.update(len(data).to_bytes(8, "big") + data)
+    for path, spec in inputs:
+        shown, data = spec.shown, spec.data
+        encoded = shown.encode("utf-8")
+        digest.update(len(encoded).to_bytes(8, "big") + encoded)
+        digest.update(len(data).to_bytes(8, "big") + data)
+        root = reader.parse_bytes(data, shown, diags)
         if root is None:
             continue
         check = Checker(shown, diags)

@@ -129,6 +129,11 @@ class YamlReader:
 
         Returns the raw bytes (for digests) and the document, each None when unusable.
         """
+        data = self.read_bytes(path, shown, diags)
+        return data, None if data is None else self.parse_bytes(data, shown, diags)
+
+    def read_bytes(self, path: Path, shown: str, diags: list[Diagnostic]) -> bytes | None:
+        """The bytes of ``path`` (bounded by ``MAX_FILE_BYTES``), or None after a report."""
         try:
             size = path.stat().st_size
             if size > MAX_FILE_BYTES:
@@ -141,20 +146,23 @@ class YamlReader:
                         "split it into several spec files",
                     )
                 )
-                return None, None
+                return None
             with path.open("rb") as handle:
                 # Bounded read: the file may have grown since stat().
-                data = handle.read(MAX_FILE_BYTES + 1)
+                return handle.read(MAX_FILE_BYTES + 1)
         except OSError as exc:
             diags.append(Diagnostic(shown, 1, 1, f"cannot read file: {exc.strerror}"))
-            return None, None
+            return None
+
+    def parse_bytes(self, data: bytes, shown: str, diags: list[Diagnostic]) -> YNode | None:
+        """Decode (UTF-8) and parse bytes read by ``read_bytes``."""
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError as exc:
             line = data[: exc.start].count(b"\n") + 1
             diags.append(Diagnostic(shown, line, 1, "file is not valid UTF-8", "save it as UTF-8"))
-            return data, None
-        return data, self.parse(text, shown, diags)
+            return None
+        return self.parse(text, shown, diags)
 
     def _compose(self, text: str) -> Node | None:
         if CBaseLoader is None:  # no C extension: the slower composer resolves tags itself
