@@ -135,10 +135,10 @@ def apply(
                 return None
             if not auto_approve:
                 _approve()
+        # The videos this run takes somewhere: without --wait, running tasks are left alone.
+        follows = {Action.WAIT, Action.DOWNLOAD} if request.wait else {Action.DOWNLOAD}
         followed = sum(
-            1
-            for change in the_plan.changes
-            if change.action.paid or change.action in (Action.WAIT, Action.DOWNLOAD)
+            1 for change in the_plan.changes if change.action.paid or change.action in follows
         )
         return observing(total=followed, wait=request.wait)
 

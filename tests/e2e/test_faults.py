@@ -115,6 +115,9 @@ def test_a_429_storm_waits_for_retry_after_then_succeeds(
     assert applied.stderr.count("retrying") >= 4, applied.stderr
     assert "in 2.0s" in applied.stderr
     assert elapsed >= 2.0, "the retry waited at least Retry-After"
+    stamps = created_times(applied.stderr)
+    assert len(stamps) == 4
+    assert min(stamps) >= 2.0, "no create went through before its Retry-After"
     stats = assert_each_created_once(faulty, 4)
     injected = stats["faults_injected"]
     assert isinstance(injected, dict) and injected.get("429") == 4
