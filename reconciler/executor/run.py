@@ -11,6 +11,7 @@ that asked for it is cancelled.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -184,7 +185,7 @@ class Executor:
         async def one(change: Change) -> None:
             async with gate:
                 if not self.stop.is_set():
-                    await self.cap.acquire()
+                    await self._take_token()
                 if self.stop.is_set():
                     result.skipped.append(change.address)
                     self.observer(Event(EventKind.SKIPPED, change.address, "interrupted"))
@@ -195,6 +196,19 @@ class Executor:
 
         await asyncio.gather(*(one(change) for change in paid))
         return watches
+
+    async def _take_token(self) -> None:
+        """Wait for the rate cap, but give up at once when a stop comes meanwhile."""
+        take = asyncio.ensure_future(self.cap.acquire())
+        # Bounded by the cap's own wait; the stop is looked at ten times a second.
+        while not take.done():
+            if self.stop.is_set():
+                take.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await take
+                return
+            await asyncio.wait({take}, timeout=0.1)
+        take.result()
 
     async def _create(
         self, change: Change, result: ApplyResult, resolved: dict[str, Resolved]

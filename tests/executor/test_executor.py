@@ -7,6 +7,7 @@ retry policy and the create cap are injected, so faults cost milliseconds, not s
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from reconciler.app.settings import Flags, resolve
 from reconciler.emulator.config import EmulatorConfig
 from reconciler.emulator.server import RunningEmulator, start_background
 from reconciler.executor import ApplyOptions, ApplyResult, Event, EventKind, Executor
+from reconciler.executor.ratelimit import RateCap, TokenBucket
 from reconciler.plan import Plan
 from reconciler.store import StateStore
 
@@ -77,14 +79,18 @@ def run_apply(
     emu: RunningEmulator,
     plan: Plan,
     *,
-    cap: CountingCap | None = None,
+    cap: RateCap | None = None,
     stopped: bool = False,
+    stop_after_first_create: bool = False,
     broken: bool = False,
 ) -> tuple[ApplyResult, list[Event]]:
     events: list[Event] = []
+    stop = asyncio.Event() if stop_after_first_create else None
 
     def observe(event: Event) -> None:
         events.append(event)
+        if stop is not None and event.kind is EventKind.CREATED:
+            stop.set()
         if broken:
             raise RuntimeError("the terminal went away")
 
@@ -109,7 +115,7 @@ def run_apply(
                     options,
                     run_id=run_id,
                     observer=observe,
-                    stop=Stopped() if stopped else None,
+                    stop=Stopped() if stopped else stop,
                     cap=cap,
                 )
                 return await executor.apply(plan)
@@ -166,3 +172,15 @@ def test_a_failing_observer_never_breaks_the_journal(
     assert sorted(result.downloaded) == ["video.v0", "video.v1"]
     assert events, "the observer was called"
     assert "the progress observer failed" in caplog.text
+
+
+def test_a_stop_does_not_wait_for_the_rate_cap(tmp_path: Path, emu: RunningEmulator) -> None:
+    plan = make_plan(tmp_path, 3)
+    slow = TokenBucket(0.001)  # one create per 1000 s: only the first goes out at once
+    started = time.monotonic()
+    result, _ = run_apply(tmp_path, emu, plan, cap=slow, stop_after_first_create=True)
+    assert time.monotonic() - started < 10
+    assert len(result.created) == 1
+    assert len(result.skipped) == 2
+    assert result.exit_code == 130
+    assert emulator_stats(emu)["total_creates"] == 1
