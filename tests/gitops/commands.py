@@ -23,13 +23,53 @@ _STOP = re.compile(r"\s(?:\||\|\||&&|;|\d?>>?)|\s\d?>\S")
 @dataclass(frozen=True)
 class Invocation:
     path: tuple[str, ...]  # subcommand words, e.g. ("state", "list")
-    flags: tuple[str, ...]  # every --flag given, without its value
+    flags: tuple[str, ...]  # every --flag given to the command, without its value
     line: str
+    global_flags: tuple[str, ...] = ()  # --flags given to `reconciler` itself
 
 
 def logical_lines(script: str) -> list[str]:
     """Lines of a shell script with backslash continuations joined."""
     return script.replace("\\\n", " ").splitlines()
+
+
+def _takes_value(group: click.Command, flag: str) -> bool:
+    for param in group.params:
+        if isinstance(param, click.Option) and flag in param.opts:
+            return not param.is_flag
+    return False
+
+
+def subcommand(group: click.Command, name: str) -> click.Command | None:
+    """``group``'s subcommand ``name`` (through get_command: commands may load lazily)."""
+    if not isinstance(group, click.Group):
+        return None
+    with click.Context(group) as ctx:
+        return group.get_command(ctx, name)
+
+
+def parse(words: list[str], line: str) -> Invocation:
+    """The command path and flags of ``reconciler WORDS...``."""
+    path: list[str] = []
+    global_flags: list[str] = []
+    group: click.Command = cli
+    rest = iter(words)
+    for word in rest:
+        if not path and word.startswith("--"):
+            global_flags.append(word.split("=", 1)[0])
+            if "=" not in word and _takes_value(cli, word):
+                next(rest, None)
+            continue
+        sub = subcommand(group, word)
+        if sub is None:
+            break
+        path.append(word)
+        group = sub
+    start = len(words)
+    if path:  # flags after the last command word
+        start = max(i for i, w in enumerate(words) if w == path[-1]) + 1
+    flags = tuple(w.split("=", 1)[0] for w in words[start:] if w.startswith("--"))
+    return Invocation(tuple(path), flags, line, tuple(global_flags))
 
 
 def invocations(script: str) -> list[Invocation]:
@@ -39,19 +79,7 @@ def invocations(script: str) -> list[Invocation]:
         if not match:
             continue
         rest = _STOP.split(" " + match["rest"], maxsplit=1)[0]
-        words = rest.split()
-        path: list[str] = []
-        group: click.Command = cli
-        for word in words:
-            if word.startswith("-") or not isinstance(group, click.Group):
-                break
-            sub = group.commands.get(word)
-            if sub is None:
-                break
-            path.append(word)
-            group = sub
-        flags = tuple(w.split("=", 1)[0] for w in words if w.startswith("--"))
-        found.append(Invocation(tuple(path), flags, line.strip()))
+        found.append(parse(rest.split(), line.strip()))
     return found
 
 
@@ -65,15 +93,26 @@ def problems(invocation: Invocation) -> list[str]:
     """What in ``invocation`` the real CLI does not offer (empty when it is all real)."""
     if not invocation.path:
         return [f"no known reconciler command in: {invocation.line}"]
-    group: click.Command = cli
+    group: click.Command | None = cli
     for word in invocation.path:
-        assert isinstance(group, click.Group)
-        group = group.commands[word]
+        assert group is not None
+        group = subcommand(group, word)
     if isinstance(group, click.Group):
         return [f"`reconciler {' '.join(invocation.path)}` needs a subcommand: {invocation.line}"]
-    text = help_text(invocation.path)
+    missing = _missing(invocation.path, invocation.flags)
+    missing += _missing((), invocation.global_flags)
     return [
-        f"`reconciler {' '.join(invocation.path)}` has no {flag} (line: {invocation.line})"
-        for flag in invocation.flags
+        f"`reconciler {' '.join(path)}` has no {flag} (line: {invocation.line})"
+        for path, flag in missing
+    ]
+
+
+def _missing(path: tuple[str, ...], flags: tuple[str, ...]) -> list[tuple[tuple[str, ...], str]]:
+    if not flags:
+        return []
+    text = help_text(path)
+    return [
+        (path, flag)
+        for flag in flags
         if not re.search(rf"(?<![\w-]){re.escape(flag)}(?![\w-])", text)
     ]
