@@ -10,8 +10,10 @@ also printed as lines above the bars, so nothing is lost when the bars disappear
 
 from __future__ import annotations
 
+import logging
+import sys
 from types import TracebackType
-from typing import Self
+from typing import Self, TextIO
 
 from rich.console import Console
 from rich.markup import escape
@@ -87,9 +89,18 @@ class ProgressBars:
         self.bars: dict[str, TaskID] = {}
         self.finished: set[str] = set()
         self.seen: set[str] = set()
+        self._moved: list[tuple[logging.StreamHandler[TextIO], TextIO]] = []
 
     def __enter__(self) -> Self:
+        before = sys.stderr
         self.progress.start()
+        # Log records (e.g. the Ctrl-C notice) must go through the live display's proxy
+        # of stderr, or the next redraw overwrites them.
+        if sys.stderr is not before:
+            for handler in logging.getLogger().handlers:
+                if isinstance(handler, logging.StreamHandler) and handler.stream is before:
+                    handler.setStream(sys.stderr)
+                    self._moved.append((handler, before))
         return self
 
     def __exit__(
@@ -99,6 +110,9 @@ class ProgressBars:
         trace: TracebackType | None,
     ) -> None:
         self.progress.stop()
+        for handler, stream in self._moved:
+            handler.setStream(stream)
+        self._moved.clear()
 
     def __call__(self, event: Event) -> None:
         if event.kind in _LOGGED:
@@ -106,8 +120,10 @@ class ProgressBars:
         if not event.address.startswith("video."):
             return
         self._track(event.address)
-        if event.kind in (EventKind.PROGRESS, EventKind.CREATED, EventKind.CREATE_SENT):
-            self._bar(event.address, event.progress, event.message or event.kind.value)
+        if event.kind is EventKind.PROGRESS:
+            self._bar(event.address, event.progress, event.message or "running")
+        elif event.kind in (EventKind.CREATED, EventKind.CREATE_SENT):
+            self._bar(event.address, None, "created" if event.kind is EventKind.CREATED else "sent")
         elif event.kind is EventKind.COMPLETED:
             self._bar(event.address, 100, "downloading")
         if event.kind in self._final and event.address not in self.finished:
