@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import logging
+import sys
 
 from rich.console import Console
 
@@ -87,3 +89,21 @@ def test_without_wait_a_created_task_is_as_far_as_the_run_goes() -> None:
     view(Event(EventKind.SKIPPED, "video.b", "interrupted"))
     assert overall(view) == (2, 2)
     assert view.bars == {}
+
+
+def test_log_records_go_through_the_live_display_while_the_bars_are_drawn() -> None:
+    sink = io.StringIO()
+    console = Console(file=sink, force_terminal=True, width=100, color_system=None)
+    handler = logging.StreamHandler(sys.stderr)
+    root = logging.getLogger()
+    root.addHandler(handler)
+    before = handler.stream
+    try:
+        with ProgressBars(console, total=1) as view:
+            assert handler.stream is not before
+            logging.getLogger("reconciler.test").warning("interrupted: finishing the calls")
+            view(Event(EventKind.DOWNLOADED, "video.a", "out/a.mp4"))
+        assert "interrupted: finishing the calls" in sink.getvalue()
+        assert handler.stream is before
+    finally:
+        root.removeHandler(handler)
