@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[2]
 DOCS = sorted(p for p in (ROOT / "docs").glob("*.md") if p.name != "plan-json.md")
 # Written by another part of the project; linked from here before it may exist.
 PENDING_TARGETS = {ROOT / "docs" / "plan-json.md"}
-FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.MULTILINE | re.DOTALL)
+FENCE = re.compile(r"^[ \t]*```(\w*)\n(.*?)^[ \t]*```", re.MULTILINE | re.DOTALL)
 INLINE = re.compile(r"`(reconciler [^`]+)`")
 LINK = re.compile(r"\]\(([^)#\s]+)(?:#[^)]*)?\)")
 

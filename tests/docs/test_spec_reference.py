@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -43,3 +44,22 @@ def test_reference_names_every_model_and_every_key() -> None:
         keys = node["properties"]
         assert isinstance(keys, dict)
         assert [key for key in keys if f"| `{key}` |" not in text] == []
+
+
+def test_a_stale_reference_fails_with_the_command_to_fix_it(tmp_path: Path) -> None:
+    (tmp_path / "scripts").mkdir()
+    (tmp_path / "docs").mkdir()
+    shutil.copy(SCRIPT, tmp_path / "scripts" / SCRIPT.name)
+    stale = REFERENCE.read_text().replace("| `prompt` |", "| `promptx` |", 1)
+    (tmp_path / "docs" / "spec-reference.md").write_text(stale)
+    done = subprocess.run(
+        [sys.executable, str(tmp_path / "scripts" / SCRIPT.name), "--check"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert "-| `promptx` |" in done.stdout
+    assert "regenerate it with: scripts/gen-spec-reference" in done.stderr
+    assert (tmp_path / "docs" / "spec-reference.md").read_text() == stale
