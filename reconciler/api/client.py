@@ -6,8 +6,9 @@ with money. Failures are raised as the classes in ``reconciler.errors`` (see
 ``reconciler.api.failures``). The API key goes only into the ``Authorization`` header of
 requests to the API's own origin; it never reaches a log line or a message.
 
-The transport is injectable so tests can use ``httpx.MockTransport`` and a faster
-transport (a sharded pool, httpx-aiohttp) can be dropped in for large runs.
+The transport is injectable so tests can use ``httpx.MockTransport``. The default is a
+``ShardedTransport`` (pools of ``CONNECTIONS_PER_SHARD``): one httpcore pool is CPU-bound
+at high concurrency (benchmarks/http.py, docs/PERFORMANCE.md).
 """
 
 from __future__ import annotations
@@ -48,6 +49,9 @@ CATALOG_PATH = "/api/openapi/model/catalog"
 FINGERPRINT_HEADER = "X-Reconciler-Fingerprint"
 MAX_UPLOAD_BYTES = 100 * 1024 * 1024  # API-FACTS §3.12: files/upload takes up to 100 MB
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0, write=60.0, pool=60.0)
+# Measured at concurrency 64 (benchmarks/http.py): 8x8, 16x4 and 32x2 pools all run
+# 7-9x faster than one pool of 64; 4 per shard keeps the shard count modest.
+CONNECTIONS_PER_SHARD = 4
 
 
 class SeedanceClient:
@@ -75,6 +79,9 @@ class SeedanceClient:
         self._base = url
         self._key = api_key
         self._clock = clock
+        if transport is None:
+            shards = -(-max_connections // CONNECTIONS_PER_SHARD)
+            transport = ShardedTransport(shards, max_connections)
         self._http = httpx.AsyncClient(
             base_url=url,
             timeout=timeout,
@@ -273,3 +280,34 @@ class SeedanceClient:
             return wire.parse_catalog(data)
         except wire.WireError as exc:
             raise malformed(exc, f"GET {CATALOG_PATH}", creates=False) from None
+
+
+class ShardedTransport(httpx.AsyncBaseTransport):
+    """Several connection pools behind one transport; requests go round-robin.
+
+    httpcore's pool does work proportional to its connection count for every request,
+    under one lock: with one pool of 64 connections a client at concurrency 64 is
+    CPU-bound (benchmarks/http.py). ``shards`` pools of ``connections / shards`` each
+    keep that cost small; httpx's API is unchanged. One TLS context serves every shard.
+    """
+
+    def __init__(self, shards: int, connections: int) -> None:
+        if shards < 1 or connections < 1:
+            raise ValueError("shards and connections must be at least 1")
+        shards = min(shards, connections)
+        per_shard = -(-connections // shards)  # ceiling: never fewer in total than asked
+        limits = httpx.Limits(max_connections=per_shard, max_keepalive_connections=per_shard)
+        context = httpx.create_ssl_context()
+        self._pools = [
+            httpx.AsyncHTTPTransport(verify=context, limits=limits) for _ in range(shards)
+        ]
+        self._turn = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        pool = self._pools[self._turn % len(self._pools)]
+        self._turn += 1
+        return await pool.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        for pool in self._pools:
+            await pool.aclose()
