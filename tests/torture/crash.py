@@ -180,12 +180,7 @@ def run_trial(
     outcome = TrialOutcome(plan)
     began = time.monotonic()
     reset(emulator)
-    project = new_project(workdir)
-    project.env["SEEDANCE_API_KEY"] = KEY
-    project.env["SEEDANCE_API_URL"] = emulator.url
-    project.env["RECONCILER_STATE_URL"] = state_url
-    project.write("specs/many.yaml", many_videos(plan.videos))
-    project.write("reconciler.yaml", "poll_interval: 0.2\n")
+    project = make_project(workdir, emulator, state_url, plan.videos)
 
     log = workdir / "killed-apply.log"
     point = None if plan.point == "random" else f"{plan.point}:{plan.hit}"
@@ -203,12 +198,36 @@ def run_trial(
             process.wait(timeout=30)
     outcome.killed = code == -signal.SIGKILL
     _scan(outcome, "the killed apply", log.read_text(errors="replace"), project)
+    recover(workdir, project, emulator, state_url, pg_base, outcome)
+    outcome.seconds = round(time.monotonic() - began, 1)
+    return outcome
+
+
+def make_project(workdir: Path, emulator: Emulator, state_url: str, videos: int) -> Project:
+    project = new_project(workdir)
+    project.env["SEEDANCE_API_KEY"] = KEY
+    project.env["SEEDANCE_API_URL"] = emulator.url
+    project.env["RECONCILER_STATE_URL"] = state_url
+    project.write("specs/many.yaml", many_videos(videos))
+    project.write("reconciler.yaml", "poll_interval: 0.2\n")
+    return project
+
+
+def recover(
+    workdir: Path,
+    project: Project,
+    emulator: Emulator,
+    state_url: str,
+    pg_base: str | None,
+    outcome: TrialOutcome,
+) -> None:
+    """After a kill or a fault: check, resolve the uncertain intents, apply, check again."""
     _integrity(state_url, outcome, "after the kill")
 
     rows = _rows(project, outcome)
     _files(project, rows, outcome)
     state = {row["address"]: row for row in rows}
-    creating = {a for a, row in state.items() if row["status"] == "creating"}
+    creating = {a for a, row in state.items() if row["status"] in ("creating", "uncertain")}
     stats = emulator.stats()
     task_ids = stats["task_ids_by_fingerprint"]
     assert isinstance(task_ids, dict)
@@ -250,8 +269,6 @@ def run_trial(
         outcome.problems.append("API key in the plan file")
 
     _finish(project, emulator, state_url, pg_base, retried, state, outcome)
-    outcome.seconds = round(time.monotonic() - began, 1)
-    return outcome
 
 
 def _finish(
@@ -280,6 +297,8 @@ def _finish(
     if len(by_fingerprint) != outcome.plan.videos:
         outcome.problems.append(f"{len(by_fingerprint)} fingerprints created, not all videos")
     made = {task for tasks in task_ids.values() for task in tasks}
+    if int(str(stats["tasks"])) != len(made):
+        outcome.problems.append("the emulator holds tasks with no fingerprint record")
     known = {row["task_id"] for row in rows if row["task_id"]}
     if made - known:
         outcome.lost_ids += len(made - known)
