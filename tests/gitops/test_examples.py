@@ -24,6 +24,18 @@ def load(path: Path) -> dict[str, object]:
     return data
 
 
+def at(node: object, *keys: str | int) -> object:
+    """``node[k1][k2]...`` through parsed YAML, failing clearly where the shape is wrong."""
+    for key in keys:
+        if isinstance(key, int):
+            assert isinstance(node, list), f"expected a list before [{key}]"
+            node = node[key]
+        else:
+            assert isinstance(node, dict) and key in node, f"missing key {key!r}"
+            node = node[key]
+    return node
+
+
 def github_steps(path: Path) -> list[dict[str, object]]:
     jobs = load(path)["jobs"]
     assert isinstance(jobs, dict)
@@ -35,7 +47,7 @@ def github_scripts(path: Path) -> list[str]:
 
 
 def gitlab_scripts() -> list[str]:
-    scripts = []
+    scripts: list[str] = []
     for name, job in load(GITLAB).items():
         if name.startswith(".") or not isinstance(job, dict):
             continue
@@ -97,10 +109,12 @@ def test_github_plan_comments_once_and_fails_on_error() -> None:
     assert {"--format", "--detailed-exitcode", "--out"} <= set(plan.flags)
     assert "--format markdown" in plan.line
     (comment,) = [s for s in steps if "github-script" in str(s.get("uses", ""))]
-    script = str(comment["with"]["script"])
+    script = str(at(comment, "with", "script"))
     assert MARKER in script and "updateComment" in script and "createComment" in script
     failing = [s for s in steps if s.get("run") == "exit 1"]
-    assert failing and "!= '0'" in str(failing[0]["if"]) and "!= '2'" in str(failing[0]["if"])
+    assert (
+        failing and "!= '0'" in str(at(failing[0], "if")) and "!= '2'" in str(at(failing[0], "if"))
+    )
     assert "validate" in {i.path[0] for i in commands_of(github_scripts(GITHUB_PLAN))}
     assert any(
         i.path == ("fmt",) and "--check" in i.flags
@@ -113,10 +127,9 @@ def test_github_plan_comments_once_and_fails_on_error() -> None:
 
 def test_github_apply_is_serialised_bounded_and_keeps_the_videos() -> None:
     workflow = load(GITHUB_APPLY)
-    assert workflow["concurrency"]["cancel-in-progress"] is False
-    assert workflow["on"]["push"]["branches"] == ["main"]
-    job = workflow["jobs"]["apply"]
-    assert job["env"] == {
+    assert at(workflow, "concurrency", "cancel-in-progress") is False
+    assert at(workflow, "on", "push", "branches") == ["main"]
+    assert at(workflow, "jobs", "apply", "env") == {
         "SEEDANCE_API_KEY": "${{ secrets.SEEDANCE_API_KEY }}",
         "RECONCILER_STATE_URL": "${{ secrets.RECONCILER_STATE_URL }}",
     }
@@ -129,7 +142,7 @@ def test_github_apply_is_serialised_bounded_and_keeps_the_videos() -> None:
     assert re.search(r"for attempt in \$\(seq 1 ", str(refresh_step["run"])), "bounded loop"
     assert named(found, "db", "upgrade")
     uploads = [s for s in github_steps(GITHUB_APPLY) if "upload-artifact" in str(s.get("uses"))]
-    assert uploads and uploads[0]["with"]["path"] == "out/"
+    assert uploads and at(uploads[0], "with", "path") == "out/"
 
 
 @pytest.mark.parametrize("path", [GITHUB_PLAN, GITHUB_APPLY])
@@ -140,12 +153,12 @@ def test_github_actions_are_pinned_to_a_commit(path: Path) -> None:
 
 def test_gitlab_pipeline_essentials() -> None:
     pipeline = load(GITLAB)
-    apply, plan = pipeline["apply"], pipeline["plan"]
-    assert apply["resource_group"] and apply["interruptible"] is False
-    assert "out/" in apply["artifacts"]["paths"]
-    assert MARKER in "\n".join(plan["script"])
+    assert at(pipeline, "apply", "resource_group")
+    assert at(pipeline, "apply", "interruptible") is False
+    assert "out/" in str(at(pipeline, "apply", "artifacts", "paths"))
+    assert MARKER in str(at(pipeline, "plan", "script"))
     found = commands_of(gitlab_scripts())
     assert named(found, "validate") and named(found, "fmt")
     assert {"--no-wait", "--auto-approve"} <= set(named(found, "apply")[0].flags)
-    assert re.search(r"for attempt in \$\(seq 1 ", "\n".join(apply["script"]))
-    assert plan["variables"]["SEEDANCE_API_KEY"] == ""
+    assert re.search(r"for attempt in \$\(seq 1 ", str(at(pipeline, "apply", "script")))
+    assert at(pipeline, "plan", "variables", "SEEDANCE_API_KEY") == ""
