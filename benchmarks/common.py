@@ -19,6 +19,7 @@ PG_URL_DEFAULT = "postgresql://postgres@127.0.0.1:5432/test"
 @dataclass(frozen=True, slots=True)
 class Stats:
     samples: tuple[float, ...]
+    cpu: tuple[float, ...] = ()  # CPU seconds (this process + finished children) per run
 
     @property
     def median(self) -> float:
@@ -35,12 +36,20 @@ class Stats:
 
 def measure(func: Callable[[], object], runs: int) -> Stats:
     """Wall time of ``runs`` calls (bounded: ``runs`` is small and fixed)."""
-    samples = []
+    samples, cpu = [], []
     for _ in range(runs):
+        before = _cpu()
         start = time.perf_counter()
         func()
         samples.append(time.perf_counter() - start)
-    return Stats(tuple(samples))
+        cpu.append(_cpu() - before)
+    return Stats(tuple(samples), tuple(cpu))
+
+
+def _cpu() -> float:
+    mine = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return mine.ru_utime + mine.ru_stime + children.ru_utime + children.ru_stime
 
 
 def report(name: str, stats: Stats, floor: float | None = None, floor_name: str = "") -> None:
@@ -51,6 +60,9 @@ def report(name: str, stats: Stats, floor: float | None = None, floor_name: str 
     if floor is not None and floor > 0:
         line += f"  floor {floor:.3f} s [{floor_name}]  ratio {stats.median / floor:5.2f}x"
     print(line, flush=True)
+    if stats.cpu:
+        # The machine is shared: CPU time is steadier than wall time under load.
+        print(f"  cpu median {statistics.median(stats.cpu):.3f} s", flush=True)
 
 
 def note(text: str) -> None:

@@ -1,0 +1,49 @@
+"""Target 3: `plan` at 1k, 10k and 100k videos (100 videos per file): the plan
+completes, time grows linearly (the curve is printed), peak memory <= 256 MiB.
+
+Cold runs (no spec cache), state with every video applied and 1% of prompts changed.
+Peak memory is the child's maximum RSS (wait4). Set BENCH_SCALE_MAX=10000 to stop early.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import statistics
+from pathlib import Path
+
+from benchmarks.common import PYTHON, clean_env, note, timed_child
+from benchmarks.plan import prepare
+
+SIZES = (1_000, 10_000, 100_000)
+LIMIT_MIB = 256
+
+
+def run(work: Path, runs: int) -> None:
+    env = clean_env()
+    top = int(os.environ.get("BENCH_SCALE_MAX", SIZES[-1]))
+    base: float | None = None
+    for videos in (size for size in SIZES if size <= top):
+        root = work / f"p{videos}"
+        prepare(root, videos, videos // 100, max(1, videos // 100))
+        argv = [PYTHON, "-m", "reconciler", "--project-dir", str(root), "plan"]
+        walls, peaks = [], []
+        for _ in range(runs if videos < 100_000 else max(1, runs // 2)):
+            shutil.rmtree(root / ".reconciler" / "cache", ignore_errors=True)
+            wall, peak = timed_child(argv, env)
+            walls.append(wall)
+            peaks.append(peak)
+        wall = statistics.median(walls)
+        per = wall / videos * 1000
+        base = base if base is not None else per
+        peak = max(peaks)
+        memory = "ok" if peak <= LIMIT_MIB else f"OVER {LIMIT_MIB} MiB"
+        print(
+            f"{videos:>7} videos: median {wall:7.2f} s (min {min(walls):.2f}, max "
+            f"{max(walls):.2f}), {per:.3f} ms/video ({per / base:.2f}x the 1k rate), "
+            f"peak RSS {peak:.0f} MiB [{memory}]",
+            flush=True,
+        )
+        if videos >= 100_000:
+            shutil.rmtree(root, ignore_errors=True)
+    note("linear growth: ms/video stays flat across sizes")
