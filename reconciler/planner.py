@@ -6,13 +6,14 @@ exist are passed in. Same inputs, same plan, byte for byte.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from pydantic import JsonValue
 
-from reconciler.errors import BudgetExceeded
+from reconciler.errors import BudgetExceeded, PlanError
 from reconciler.model import Desired, DesiredVideo, LinkForm, Price, media_refs
 from reconciler.plan import (
     Action,
@@ -53,6 +54,7 @@ def build_plan(desired: Desired, snapshot: Snapshot, options: PlanOptions) -> Pl
     """Compare what the specs ask for with what the state holds."""
     records = {record.address: record for record in snapshot.videos}
     wanted = desired.video_map()
+    _check_addresses(options, wanted, records)
     moves = _find_moves(desired.videos, records)
     moved_from = {record.address for record in moves.values()}
 
@@ -400,6 +402,45 @@ def _selected(change: Change, options: PlanOptions) -> bool:
     ):
         return False
     return not any(_matches(address, e) for e in options.excludes for address in addresses)
+
+
+def _check_addresses(
+    options: PlanOptions, wanted: Mapping[str, DesiredVideo], records: Mapping[str, VideoRecord]
+) -> None:
+    """A mistyped address must not quietly give an empty or narrower plan."""
+    known = sorted(set(wanted) | set(records))
+    for flag, patterns in (("--target", options.targets), ("--exclude", options.excludes)):
+        for pattern in patterns:
+            if not any(_matches(address, pattern) for address in known):
+                raise PlanError(
+                    f"{flag} {pattern} matches no video in the specs or the state",
+                    hint=_did_you_mean(pattern, known),
+                )
+    for flag, addresses in (
+        ("--replace", options.replace),
+        ("--retry-uncertain", options.retry_uncertain),
+    ):
+        for address in addresses:
+            if address in wanted:
+                continue
+            instances = [a for a in wanted if _matches(a, address)]
+            if instances:
+                hint = f"{flag} takes one address; this one has instances, e.g. {instances[0]}"
+            elif address in records:
+                hint = (
+                    "it is no longer in the specs, so it cannot be generated; "
+                    f"`reconciler state rm {address}` drops it from the state"
+                )
+            else:
+                hint = _did_you_mean(address, known)
+            raise PlanError(f"{flag} {address} is not a video in the specs", hint=hint)
+
+
+def _did_you_mean(address: str, known: list[str]) -> str:
+    close = difflib.get_close_matches(address, known, n=1, cutoff=0.6)
+    if close:
+        return f"did you mean {close[0]}?"
+    return "addresses look like video.<name>; `reconciler state list` shows the state's"
 
 
 def _matches(address: str, pattern: str) -> bool:

@@ -3,6 +3,7 @@
 Each case's ``expect:`` holds ``changes`` (``"<address> <action> <reason>"``, in plan
 order), optionally ``assets`` (``"<address> <action> <used_by...>"``), ``details``
 (``"<address> <action>"`` -> a substring of that change's detail) and ``cost_total``.
+Cases named ``error_*`` expect an ``error`` (and a ``hint``) instead: a ``PlanError``.
 See ``casedata.py`` for the input keys. Every case is also rendered by the three
 renderers, which must not show the state's signed URLs.
 """
@@ -15,6 +16,7 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import YAML
 
+from reconciler.errors import PlanError
 from reconciler.plan import Action, Plan
 from reconciler.planner import build_plan
 from reconciler.render import render_json, render_markdown, render_text
@@ -22,6 +24,8 @@ from tests.planner.casedata import build_inputs
 
 CASES = Path(__file__).parent / "cases"
 NAMES = sorted(path.stem for path in CASES.glob("*.yaml"))
+ERRORS = [name for name in NAMES if name.startswith("error_")]
+PLANNED = [name for name in NAMES if name not in ERRORS]
 
 
 def load(name: str) -> Mapping[str, object]:
@@ -47,7 +51,16 @@ def _strings(expect: Mapping[str, object], key: str) -> list[str]:
 
 @pytest.mark.parametrize("name", NAMES)
 def test_case(name: str) -> None:
-    plan, expect = plan_case(name)
+    case = load(name)
+    expect = case.get("expect") or {}
+    assert isinstance(expect, Mapping)
+    if "error" in expect:
+        with pytest.raises(PlanError) as caught:
+            build_plan(*build_inputs(case))
+        assert str(expect["error"]) in caught.value.message
+        assert str(expect.get("hint", "")) in (caught.value.hint or "")
+        return
+    plan = build_plan(*build_inputs(case))
     got = [f"{c.address} {c.action.value} {c.reason.value}" for c in plan.changes]
     assert got == _strings(expect, "changes")
     assets = [f"{a.address} {a.action.value} {' '.join(a.used_by)}" for a in plan.assets]
@@ -64,7 +77,7 @@ def test_case(name: str) -> None:
     }
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", PLANNED)
 def test_case_renders_without_signed_urls(name: str) -> None:
     plan, _ = plan_case(name)
     for rendered in (render_text(plan), render_text(plan, color=True), render_markdown(plan)):
@@ -79,7 +92,7 @@ def test_every_action_and_asset_action_is_covered() -> None:
     actions: set[str] = set()
     reasons: set[str] = set()
     asset_actions: set[str] = set()
-    for name in NAMES:
+    for name in PLANNED:
         plan, _ = plan_case(name)
         actions |= {c.action.value for c in plan.changes}
         reasons |= {c.reason.value for c in plan.changes}

@@ -134,14 +134,15 @@ def test_apply_then_plan_gives_no_changes(
     records = sorted((record(row) for row in rows), key=lambda r: r.address)
     snapshot = Snapshot(lineage="L", serial=1, videos=tuple(records))
     downloaded = frozenset(f"video.{row['name']}" for row in rows if row["downloaded"])
+    names = {row["name"] for row in wanted}  # --replace and --retry-uncertain need a spec
     first = build_plan(
         desired,
         snapshot,
         PlanOptions(
             now=NOW,
             downloaded=downloaded,
-            replace=tuple(f"video.{n}" for n in replace),
-            retry_uncertain=tuple(f"video.{n}" for n in retry),
+            replace=tuple(f"video.{n}" for n in replace if n in names),
+            retry_uncertain=tuple(f"video.{n}" for n in retry if n in names),
         ),
     )
     stuck = {c.address for c in first.changes if c.action in (Action.UNCERTAIN, Action.BLOCKED)}
