@@ -75,8 +75,11 @@ def build_plan(desired: Desired, snapshot: Snapshot, options: PlanOptions) -> Pl
         if address not in wanted and address not in moved_from:
             changes.append(_gone(record))
 
+    # The changes after a move on the same address stand or fall with the move: without
+    # it, they would act on a record that is still under the old address.
+    with_move = {c.address: _selected(c, options) for c in changes if c.action is Action.MOVE}
     selected = sorted(
-        (c for c in changes if _selected(c, options)),
+        (c for c in changes if with_move.get(c.address, _selected(c, options))),
         key=lambda c: (c.address, _RANK.get(c.action, 1), c.action),
     )
     return Plan(

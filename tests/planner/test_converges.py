@@ -157,3 +157,55 @@ def test_apply_then_plan_gives_no_changes(
     # What stays is what waited for a person, and it stays the same.
     assert {c.action for c in second.changes} <= {Action.UNCERTAIN, Action.BLOCKED}
     assert not second.has_changes or any(c.action is Action.UNCERTAIN for c in second.changes)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    wanted=desired_rows,
+    rows=state_rows,
+    targets=st.lists(st.sampled_from((*NAMES, "old-1", "old-2")), max_size=3),
+    excludes=st.lists(st.sampled_from((*NAMES, "old-1", "old-2")), max_size=2),
+)
+def test_a_targeted_apply_converges_for_its_targets(
+    wanted: list[dict[str, object]],
+    rows: list[dict[str, object]],
+    targets: list[str],
+    excludes: list[str],
+) -> None:
+    desired = Desired(
+        videos=tuple(sorted((video(row) for row in wanted), key=lambda v: v.address)),
+        specs_digest="d",
+    )
+    records = sorted((record(row) for row in rows), key=lambda r: r.address)
+    snapshot = Snapshot(lineage="L", serial=1, videos=tuple(records))
+    downloaded = frozenset(f"video.{row['name']}" for row in rows if row["downloaded"])
+    known = {v.address for v in desired.videos} | {r.address for r in records}
+    chosen = tuple(f"video.{n}" for n in targets if f"video.{n}" in known)
+    left_out = tuple(f"video.{n}" for n in excludes if f"video.{n}" in known)
+    first = build_plan(
+        desired,
+        snapshot,
+        PlanOptions(now=NOW, downloaded=downloaded, targets=chosen, excludes=left_out),
+    )
+    moved = {c.address: c.prior_address for c in first.changes if c.action is Action.MOVE}
+    for change in first.changes:  # a move's follow-ups answer to its old address too
+        addresses = {change.address, moved.get(change.address)} - {None}
+        assert not chosen or addresses & set(chosen)
+        assert not addresses & set(left_out)
+    stuck = {c.address for c in first.changes if c.action in (Action.UNCERTAIN, Action.BLOCKED)}
+    after, files = simulate(first, snapshot, downloaded)
+    known_after = {v.address for v in desired.videos} | {r.address for r in after.videos}
+    second = build_plan(
+        desired,
+        after,
+        PlanOptions(
+            now=NOW,
+            downloaded=files,
+            targets=tuple(t for t in chosen if t in known_after),
+            excludes=tuple(e for e in left_out if e in known_after),
+        ),
+    )
+    if chosen and not any(t in known_after for t in chosen):
+        return  # every target was forgotten: nothing left to plan for them
+    leftover = [c for c in second.changes if c.address not in stuck]
+    assert [(c.address, c.action.value) for c in leftover] == []
