@@ -48,12 +48,12 @@ def emulator_stats(emu: RunningEmulator) -> dict[str, object]:
     return data
 
 
-def make_plan(root: Path, count: int) -> Plan:
+def make_plan(root: Path, count: int, text: str | None = None) -> Plan:
     lines = ["defaults:", "  model: seedance2.0-mini", "  duration: 5", "videos:"]
     for n in range(count):
         lines += [f"  v{n}:", f"    prompt: Take {n} of a kite over the dunes."]
     (root / "specs").mkdir(parents=True)
-    (root / "specs" / "videos.yaml").write_text("\n".join(lines) + "\n")
+    (root / "specs" / "videos.yaml").write_text(text or "\n".join(lines) + "\n")
     settings = resolve(Flags(project_dir=str(root)), environ={})
     return Reconciler(settings).plan(PlanRequest())
 
@@ -184,3 +184,39 @@ def test_a_stop_does_not_wait_for_the_rate_cap(tmp_path: Path, emu: RunningEmula
     assert len(result.skipped) == 2
     assert result.exit_code == 130
     assert emulator_stats(emu)["total_creates"] == 1
+
+
+ASSET_SPECS = """\
+assets:
+  hero:
+    file: ../media/hero.png
+videos:
+  full-hero:
+    model: sd2_mx_720p
+    prompt: The hero shot comes alive, slow push-in.
+    duration: 5
+    images: [hero]
+  mini-hero:
+    model: seedance2.0-mini
+    prompt: The hero shot, gentle parallax.
+    duration: 5
+    images: [hero]
+"""
+
+
+def test_upload_and_audit_calls_are_retried_through_server_errors(
+    tmp_path: Path, emu: RunningEmulator
+) -> None:
+    (tmp_path / "media").mkdir()
+    (tmp_path / "media" / "hero.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"0" * 2048)
+    plan = make_plan(tmp_path, 0, ASSET_SPECS)
+    assert {a.address for a in plan.assets} == {"asset.hero"}
+    knobs(emu, error_5xx_rate=0.4, audit_seconds=0.2)
+    result, _ = run_apply(tmp_path, emu, plan)
+    assert result.exit_code == 0, (result.rejected, result.failed)
+    assert sorted(result.downloaded) == ["video.full-hero", "video.mini-hero"]
+    stats = emulator_stats(emu)
+    assert stats["uploads"] == 1
+    assert stats["total_creates"] == 2
+    injected = stats["faults_injected"]
+    assert isinstance(injected, dict) and injected.get("5xx", 0) > 0
