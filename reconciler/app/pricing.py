@@ -24,6 +24,7 @@ from pathlib import Path
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.error import YAMLError
+from ruamel.yaml.tokens import CommentToken
 
 from reconciler.api import SeedanceClient
 from reconciler.api.models import CatalogEntry
@@ -161,9 +162,8 @@ def merge_into_config(text: str, changes: Iterable[PriceChange]) -> str:
             if key in table:
                 table.ca.items[key] = comment
         table.ca.comment = old.ca.comment
-        root["pricing"] = table
-    else:
-        root["pricing"] = table
+        _keep_trailing_comment(old, table)
+    root["pricing"] = table
     out = io.StringIO()
     yaml.dump(root, out)
     return out.getvalue()
@@ -195,6 +195,37 @@ def pull_pricing(
         notes=tuple(notes),
         written=written,
     )
+
+
+def _keep_trailing_comment(old: CommentedMap, table: CommentedMap) -> None:
+    """Keep what followed the last price (blank lines, the next section's comment) last.
+
+    ruamel attaches it to the last entry; after sorting, that entry may be in the middle.
+    """
+    if not old or not table:
+        return
+    old_last, new_last = list(old)[-1], list(table)[-1]
+    if old_last == new_last:
+        return
+    slots = table.ca.items.get(old_last)
+    if not slots or len(slots) < 3 or slots[2] is None:
+        return
+    token = slots[2]
+    text = str(token.value)
+    # The token holds the entry's own end-of-line comment, then what follows it.
+    own, newline, rest = text.partition("\n")
+    if not rest:
+        return
+    if own.strip():
+        token.value = own + newline
+        # The first newline ends the new last entry's own line.
+        moved = CommentToken("\n" + rest, token.start_mark, None)
+    else:
+        slots[2] = None
+        moved = token
+    target = table.ca.items.setdefault(new_last, [None, None, None, None])
+    if target[2] is None:
+        target[2] = moved
 
 
 async def _fetch(settings: Settings, search: str | None) -> list[CatalogEntry]:

@@ -137,3 +137,31 @@ def test_every_capability_price_key_has_a_billing_mode() -> None:
     assert "seedance2.0-mini-720p" in keys
     assert keys["seedance2.0-mini-sp-480p"] is BillingMode.PER_TASK
     assert all("{" not in key for key in keys)
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        (
+            "pricing:\n  mm: 0.5  # half\n\n# Money\nbudget: 100\n",
+            "pricing:\n  mm: 0.5  # half\n  zz: {mode: per_second, unit_price: 0.1}\n\n"
+            "# Money\nbudget: 100\n",
+        ),
+        (
+            "pricing:\n  mm: 0.5\n\n# Money\nbudget: 100\n",
+            "pricing:\n  mm: 0.5\n  zz: {mode: per_second, unit_price: 0.1}\n\n"
+            "# Money\nbudget: 100\n",
+        ),
+        (
+            "pricing:\n  # prices\n  mm: 0.5\n  aa: 1  # a\nbudget: 100  # b\n",
+            "pricing:\n  # prices\n  aa: 1  # a\n  mm: 0.5\n"
+            "  zz: {mode: per_second, unit_price: 0.1}\nbudget: 100  # b\n",
+        ),
+    ],
+    ids=["inline-and-trailing", "trailing", "heading"],
+)
+def test_sorting_keeps_comments_where_they_belong(before: str, after: str) -> None:
+    change = PriceChange(
+        key="zz", before=None, after=Price(mode=BillingMode.PER_SECOND, unit_price=0.1)
+    )
+    assert merge_into_config(before, [change]) == after
