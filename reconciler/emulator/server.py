@@ -24,6 +24,7 @@ from urllib.parse import parse_qs, urlsplit
 from reconciler.emulator.admin import Admin
 from reconciler.emulator.config import EmulatorConfig, Knobs
 from reconciler.emulator.faults import Controls
+from reconciler.emulator.media import MEDIA_PREFIX
 from reconciler.emulator.service import (
     AUDIT_PATH,
     AUDIT_STATUS_PATH,
@@ -159,11 +160,16 @@ class _Handler(BaseHTTPRequestHandler):
         split = urlsplit(self.path)
         path = split.path
         query = parse_qs(split.query)
-        if path.startswith("/_emulator/"):
+        controls = self.server.controls
+        prefix = controls.knobs.fault_path_prefix
+        # Result downloads get faults too, but only when fault_path_prefix names them.
+        media_faults = (
+            prefix is not None and path.startswith(MEDIA_PREFIX) and path.startswith(prefix)
+        )
+        if path.startswith("/_emulator/") and not media_faults:
             body = self._read_body()
             self._send(self.server.admin.handle(method, path, query, body))
             return
-        controls = self.server.controls
         pre = controls.before(path)
         if pre.delay_s > 0:
             time.sleep(pre.delay_s)
@@ -189,7 +195,10 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(envelope(SERVER_ERROR, "server error, please retry later"))
             return
         try:
-            reply = self._route(method, path, query, body, is_upload)
+            if media_faults:
+                reply = self.server.admin.handle(method, path, query, body)
+            else:
+                reply = self._route(method, path, query, body, is_upload)
         except Exception:
             # An emulator bug must show up as a loud 500, not as a silently dropped connection.
             log.exception("emulator bug while handling %s %s", method, path)

@@ -280,15 +280,26 @@ class PostgresLock:
         return info
 
     def release(self, info: LockInfo) -> None:
+        # A release must never mask the error that ended the command: when the server is
+        # gone, its ended session has freed the advisory lock, and the next acquire
+        # replaces the leftover row, so a failure here is only logged.
         session = self._conn
         self._conn = None
         try:
             with self._engine.connect() as conn, conn.begin():
                 conn.execute(sa.delete(Lock).where(Lock.lock_id == info.lock_id))
+        except sa.exc.SQLAlchemyError as exc:
+            log.warning(
+                "could not remove lock %s (the next command replaces it): %s",
+                info.lock_id,
+                type(exc).__name__,
+            )
         finally:
             if session is not None:
                 try:
                     session.execute(sa.select(sa.func.pg_advisory_unlock(self._key)))
+                except sa.exc.SQLAlchemyError as exc:
+                    log.debug("advisory unlock on an ended session: %s", type(exc).__name__)
                 finally:
                     session.close()
 
