@@ -2,6 +2,17 @@
 
 No I/O, no clock, no environment: ``now`` and the set of downloaded files that still
 exist are passed in. Same inputs, same plan, byte for byte.
+
+Decisions worth knowing (each has a case in tests/planner/cases):
+
+* A rename is a ``move`` only when the fingerprint is unchanged; renamed *and* edited is
+  a ``forget`` of the old address and a ``create`` of the new one.
+* One address may get several changes, so one apply converges: a ``move`` first, then
+  what the renamed record still needs, then an ``update`` when the description or labels
+  changed beside a change that does not write them (wait, download, blocked).
+* Uncertain records are never moved, forgotten, replaced or retried unless asked with
+  ``retry_uncertain``: a person must say whether the earlier create exists.
+* A target, exclude, replace or retry-uncertain address that names nothing is an error.
 """
 
 from __future__ import annotations
