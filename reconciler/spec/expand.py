@@ -49,6 +49,8 @@ class VideoExpander:
         self._validator = validator
         self._diags = diags
         self._effective: dict[str, dict[str, Located] | None] = {}
+        # One file's defaults serve every video of that file: build them once per table.
+        self._defaults: dict[int, dict[str, Located]] = {}
 
     def expand_all(self) -> list[DesiredVideo]:
         out: list[DesiredVideo] = []
@@ -65,7 +67,11 @@ class VideoExpander:
         result: dict[str, Located] = {}
         if raw.defaults is not None:
             path, table = raw.defaults
-            result.update({k: Located(v, path, pos, True) for k, pos, v in table.entries})
+            defaults = self._defaults.get(id(table))
+            if defaults is None:
+                defaults = {k: Located(v, path, pos, True) for k, pos, v in table.entries}
+                self._defaults[id(table)] = defaults
+            result.update(defaults)
         own = {k: Located(v, raw.path, pos) for k, pos, v in raw.fields.entries}
         base_at = own.pop("extends", None)
         ok = True
