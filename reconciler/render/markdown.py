@@ -51,10 +51,8 @@ def render_markdown(plan: Plan) -> str:
 
 
 def _change(change: Change) -> list[str]:
-    head = f"- `{change.address}`: {_escape(change.detail)}"
-    if change.prior_address:
-        head += f" (from `{change.prior_address}`)"
-    lines = [head]
+    # A move's detail already names the old address.
+    lines = [f"- `{change.address}`: {_escape(change.detail)}"]
     for diff in change.diffs:
         if diff.field == "prompt" and isinstance(diff.before, str) and isinstance(diff.after, str):
             lines.append(f"  - prompt: {_escape(word_diff(diff.before, diff.after))}")
