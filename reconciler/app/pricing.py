@@ -154,7 +154,7 @@ def merge_into_config(text: str, changes: Iterable[PriceChange]) -> str:
     for change in changes:
         entries[change.key] = _entry(change.after)
     table = CommentedMap()
-    for key in sorted(entries):
+    for key in sorted(entries, key=str):  # YAML keys need not be strings
         table[key] = entries[key]
     if old is not None:
         # Keep comments written on the pricing entries and above the first one.
