@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import shutil
 import tempfile
 import time
@@ -24,8 +25,11 @@ def main() -> None:
     for name in names:
         if name not in NAMES:
             parser.error(f"unknown benchmark {name!r}; choose from {', '.join(NAMES)}")
-    work = args.work or Path(tempfile.mkdtemp(prefix="reconciler-bench-"))
+    work = (args.work or Path(tempfile.mkdtemp(prefix="reconciler-bench-"))).resolve()
     work.mkdir(parents=True, exist_ok=True)
+    # Children run `python -m reconciler`, which puts the cwd first on sys.path: run them
+    # outside the checkout so PYTHONPATH can pick the tree measured (before/after).
+    os.chdir(work)
     try:
         for name in names:
             print(f"== {name} ({time.strftime('%H:%M:%S')})", flush=True)

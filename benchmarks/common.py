@@ -52,7 +52,17 @@ def _cpu() -> float:
     return mine.ru_utime + mine.ru_stime + children.ru_utime + children.ru_stime
 
 
-def report(name: str, stats: Stats, floor: float | None = None, floor_name: str = "") -> None:
+def cpu_median(stats: Stats) -> float | None:
+    return statistics.median(stats.cpu) if stats.cpu else None
+
+
+def report(
+    name: str,
+    stats: Stats,
+    floor: float | None = None,
+    floor_name: str = "",
+    cpu_floor: float | None = None,
+) -> None:
     line = (
         f"{name:<44} median {stats.median:8.3f} s  min {stats.low:8.3f} s  "
         f"max {stats.high:8.3f} s  (n={len(stats.samples)})"
@@ -62,7 +72,11 @@ def report(name: str, stats: Stats, floor: float | None = None, floor_name: str 
     print(line, flush=True)
     if stats.cpu:
         # The machine is shared: CPU time is steadier than wall time under load.
-        print(f"  cpu median {statistics.median(stats.cpu):.3f} s", flush=True)
+        cpu = statistics.median(stats.cpu)
+        line = f"  cpu median {cpu:.3f} s"
+        if cpu_floor:
+            line += f"  (floor's cpu {cpu_floor:.3f} s, cpu ratio {cpu / cpu_floor:5.2f}x)"
+        print(line, flush=True)
 
 
 def note(text: str) -> None:

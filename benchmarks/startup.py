@@ -10,7 +10,7 @@ import subprocess
 from functools import partial
 from pathlib import Path
 
-from benchmarks.common import PYTHON, clean_env, measure, note, report
+from benchmarks.common import PYTHON, clean_env, cpu_median, measure, note, report
 from benchmarks.corpus import write_project
 
 HEAVY = ("httpx", "sqlalchemy", "alembic", "reconciler.emulator", "rich", "ruamel", "pydantic")
@@ -48,7 +48,7 @@ def run(work: Path, runs: int) -> None:
     targets = {"reconciler --help": 0.2, "reconciler validate (10 videos)": 0.3}
     for name, args in cases.items():
         stats = measure(partial(_run, [PYTHON, "-m", "reconciler", *args], env), runs)
-        report(name, stats, floor.median, "python -c pass")
+        report(name, stats, floor.median, "python -c pass", cpu_median(floor))
         met = "met" if stats.median <= targets[name] else "NOT met"
         note(f"target <= {targets[name]} s: {met}")
         note(f"heavy modules imported: {', '.join(_heavy_imports(args, env)) or 'none'}")
