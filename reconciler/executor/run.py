@@ -26,7 +26,7 @@ from reconciler.executor.assets import AssetFailure, AssetPipeline, Resolved, re
 from reconciler.executor.crashpoints import crashpoint
 from reconciler.executor.events import Event, EventKind, Observer, StopSignal, ignore
 from reconciler.executor.ratelimit import RateCap, rate_cap
-from reconciler.executor.waiting import TaskWatch, Waiter
+from reconciler.executor.waiting import TaskWatch, Waiter, WaitOutcome
 from reconciler.plan import Action, Change, Plan
 from reconciler.store import StateStore
 
@@ -116,8 +116,7 @@ class Executor:
         try:
             await self._bookkeeping(plan, result)
             resolved = await self._assets(plan)
-            watches = await self._creates(plan, result, resolved)
-            watches += [
+            existing = [
                 TaskWatch(c.address, c.task_id, downloading=c.action is Action.DOWNLOAD)
                 for c in plan.changes
                 if c.action in (Action.WAIT, Action.DOWNLOAD) and c.task_id
@@ -125,7 +124,11 @@ class Executor:
             result.blocked = [
                 c.address for c in plan.changes if c.action in (Action.BLOCKED, Action.UNCERTAIN)
             ]
-            await self._follow(watches, result)
+            if self.options.wait:
+                await self._create_and_follow(plan, result, resolved, existing)
+            else:
+                watches = await self._creates(plan, result, resolved)
+                await self._follow(watches + existing, result)
         finally:
             self.writer.close()
         result.interrupted = self.stop.is_set()
@@ -175,8 +178,33 @@ class Executor:
         )
         return await pipeline.run(plan.assets, {a.content_hash: a for a in snapshot.assets})
 
+    async def _create_and_follow(
+        self,
+        plan: Plan,
+        result: ApplyResult,
+        resolved: dict[str, Resolved],
+        existing: list[TaskWatch],
+    ) -> None:
+        """Creates and polling at once: each task is followed from the moment it exists."""
+        waiter = self._waiter()
+        following = asyncio.create_task(waiter.run(existing, more=True))
+        try:
+            await self._creates(plan, result, resolved, on_created=waiter.add)
+        except BaseException:
+            following.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await following
+            raise
+        finally:
+            waiter.close()
+        self._collect(await following, result)
+
     async def _creates(
-        self, plan: Plan, result: ApplyResult, resolved: dict[str, Resolved]
+        self,
+        plan: Plan,
+        result: ApplyResult,
+        resolved: dict[str, Resolved],
+        on_created: Callable[[TaskWatch], None] | None = None,
     ) -> list[TaskWatch]:
         paid = [change for change in plan.changes if change.action.paid]
         gate = asyncio.Semaphore(max(1, self.options.parallelism))
@@ -193,6 +221,8 @@ class Executor:
                 task_id = await self._create(change, result, resolved)
                 if task_id is not None:
                     watches.append(TaskWatch(change.address, task_id))
+                    if on_created is not None:
+                        on_created(watches[-1])
 
         await asyncio.gather(*(one(change) for change in paid))
         return watches
@@ -291,7 +321,10 @@ class Executor:
             if not downloads:
                 return
             watches = downloads
-        waiter = Waiter(
+        self._collect(await self._waiter().run(watches), result)
+
+    def _waiter(self) -> Waiter:
+        return Waiter(
             self.client,
             self.store,
             self.writer,
@@ -303,7 +336,9 @@ class Executor:
             observer=self.observer,
             stop=self.stop,
         )
-        outcome = await waiter.run(watches)
+
+    @staticmethod
+    def _collect(outcome: WaitOutcome, result: ApplyResult) -> None:
         result.completed.extend(outcome.completed)
         result.failed.update(outcome.failed)
         result.downloaded.update(outcome.downloaded)

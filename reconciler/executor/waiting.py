@@ -87,23 +87,57 @@ class Waiter:
         self.observer = observer
         self.stop = stop
         self.gate = asyncio.Semaphore(concurrency)
+        self._incoming: list[TaskWatch] = []
+        self._arrived = asyncio.Event()
+        self._closed = False
 
-    async def run(self, watches: list[TaskWatch]) -> WaitOutcome:
+    def add(self, watch: TaskWatch) -> None:
+        """Follow one more task; for a ``run(..., more=True)`` that is under way."""
+        self._incoming.append(watch)
+        self._arrived.set()
+
+    def close(self) -> None:
+        """No more ``add``: the run ends once what it follows is done."""
+        self._closed = True
+        self._arrived.set()
+
+    async def run(self, watches: list[TaskWatch], *, more: bool = False) -> WaitOutcome:
+        """Follow ``watches`` until each is done, or the stop, or the timeout.
+
+        With ``more``, also what ``add`` brings until ``close``: polling starts while the
+        creates are still being sent.
+        """
         outcome = WaitOutcome()
         pending = {w.address: w for w in watches}
         deadline = time.monotonic() + self.timeout
         delay = min(0.5, self.poll_interval)
-        while pending and not self.stop.is_set():
+        while not self.stop.is_set():
+            pending.update((w.address, w) for w in self._incoming)
+            self._incoming.clear()
+            if not pending:
+                if not more or self._closed or time.monotonic() >= deadline:
+                    break
+                await self._wait_for_more(deadline)
+                continue
             rounds = await asyncio.gather(*(self._poll(w, outcome) for w in pending.values()))
             for watch, done in zip(list(pending.values()), rounds, strict=True):
                 if done:
                     del pending[watch.address]
-            if not pending or time.monotonic() + delay > deadline:
+            if not pending:
+                continue
+            if time.monotonic() + delay > deadline:
                 break
             await self._sleep(delay)
             delay = min(delay * 1.5, self.poll_interval)
+        pending.update((w.address, w) for w in self._incoming)
+        self._incoming.clear()
         outcome.pending.extend(sorted(pending))
         return outcome
+
+    async def _wait_for_more(self, deadline: float) -> None:
+        self._arrived.clear()
+        while not (self._arrived.is_set() or self.stop.is_set()) and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
 
     async def _sleep(self, delay: float) -> None:
         end = time.monotonic() + delay

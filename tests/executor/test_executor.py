@@ -220,3 +220,18 @@ def test_upload_and_audit_calls_are_retried_through_server_errors(
     assert stats["total_creates"] == 2
     injected = stats["faults_injected"]
     assert isinstance(injected, dict) and injected.get("5xx", 0) > 0
+
+
+def test_polling_starts_while_creates_are_still_being_sent(
+    tmp_path: Path, emu: RunningEmulator
+) -> None:
+    plan = make_plan(tmp_path, 3)
+    # 4 creates per second: the third goes out 0.5 s after the first, by which time the
+    # first (done at once in the emulator) has been polled and downloaded.
+    result, events = run_apply(tmp_path, emu, plan, cap=TokenBucket(4.0))
+    assert result.exit_code == 0
+    order = [(e.kind, e.address) for e in events]
+    first_done = min(order.index((EventKind.DOWNLOADED, f"video.v{n}")) for n in range(3))
+    last_created = max(order.index((EventKind.CREATED, f"video.v{n}")) for n in range(3))
+    assert first_done < last_created, order
+    assert sorted(result.downloaded) == ["video.v0", "video.v1", "video.v2"]
