@@ -1,0 +1,58 @@
+"""The quick crash run in the test suite: every kill point once per backend, then recovery.
+
+The same trials as ``scripts/torture --quick``, fewer of them (one per kill point, 20
+videos), so the suite stays within a couple of minutes. PostgreSQL runs when
+RECONCILER_TEST_PG_URL is set and reachable; otherwise it is skipped with the reason,
+except under CI=true, where that fails.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.torture.crash import POINTS
+from tests.torture.pg import reachable
+from tests.torture.runner import run_all
+
+
+def _pg_base() -> str:
+    base = os.environ.get("RECONCILER_TEST_PG_URL")
+    reason = "RECONCILER_TEST_PG_URL is not set" if not base else reachable(base)
+    if reason:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"PostgreSQL is required under CI=true: {reason}")
+        pytest.skip(reason)
+    assert base is not None
+    return base
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
+def test_every_kill_point_recovers_with_nothing_lost_or_paid_twice(
+    tmp_path: Path, backend: str
+) -> None:
+    pg_base = _pg_base() if backend == "postgresql" else None
+    lines: list[str] = []
+    figures = run_all(
+        tmp_path,
+        names=[backend],
+        per_point=1,
+        videos=20,
+        rounds=0,
+        seed=8,
+        jobs=2,
+        pg_base=pg_base,
+        report=lines.append,
+    )
+    assert len(figures.trials) == len(POINTS)
+    assert not figures.failures, "\n".join(figures.failures)
+    assert all(t.killed for t in figures.trials), "\n".join(lines)
+    table = figures.table()
+    for name in ("duplicates", "lost ids", "integrity failures", "half written", "leaks"):
+        line = next(row for row in table.splitlines() if row.startswith(name))
+        assert line.split()[-1] == "0", table
