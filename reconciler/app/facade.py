@@ -13,7 +13,7 @@ import os
 import signal
 import socket
 import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -23,7 +23,7 @@ from reconciler.api import SeedanceClient
 from reconciler.api.retry import RetryPolicy, retry_call
 from reconciler.app.adopt import adopt_task, fetch_task
 from reconciler.app.settings import Settings
-from reconciler.errors import PlanError, ReconcilerError, SpecError, StalePlan
+from reconciler.errors import Interrupted, PlanError, ReconcilerError, SpecError, StalePlan
 from reconciler.executor import ApplyOptions, ApplyResult, Executor, Observer
 from reconciler.executor.waiting import TaskWatch
 from reconciler.model import Desired
@@ -154,9 +154,12 @@ class Reconciler:
             outcome = "error"
             try:
                 with observing as observer:
-                    result = asyncio.run(self._apply(store, plan, request, observer, run_id))
+                    result = _run(self._apply(store, plan, request, observer, run_id))
                 outcome = "interrupted" if result.interrupted else _outcome(result)
                 return result
+            except Interrupted:
+                outcome = "interrupted"
+                raise
             finally:
                 store.finish_run(run_id, outcome)
 
@@ -210,9 +213,12 @@ class Reconciler:
             run_id = store.begin_run("refresh", git_commit=_git_commit(self.settings.project_root))
             outcome = "error"
             try:
-                result = asyncio.run(self._refresh(store, watches, observer, run_id, wait))
+                result = _run(self._refresh(store, watches, observer, run_id, wait))
                 outcome = "interrupted" if result.interrupted else _outcome(result)
                 return result
+            except Interrupted:
+                outcome = "interrupted"
+                raise
             finally:
                 store.finish_run(run_id, outcome)
 
@@ -300,6 +306,19 @@ async def _check_balance(client: SeedanceClient, plan: Plan, policy: RetryPolicy
             hint="top up the account, narrow the plan with --target, or pass "
             "--no-balance-check if the estimate is wrong",
         )
+
+
+def _run(work: Coroutine[object, object, ApplyResult]) -> ApplyResult:
+    """``asyncio.run(work)``; the second Ctrl-C (which cancels it) becomes ``Interrupted``."""
+    try:
+        return asyncio.run(work)
+    except asyncio.CancelledError:
+        raise Interrupted(
+            "stopped at once by a second interrupt; calls in flight were abandoned",
+            hint="run `reconciler plan`: creates whose answer was lost show as uncertain; "
+            "resolve them with `reconciler state adopt ADDR TASK_ID` or "
+            "`reconciler apply --retry-uncertain ADDR`",
+        ) from None
 
 
 def _outcome(result: ApplyResult) -> str:

@@ -8,6 +8,9 @@ fingerprint is ever created twice.
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -197,3 +200,44 @@ def test_the_rate_cap_spaces_the_creates(project: Project, emulator: Emulator) -
     bad = project.run("plan")
     assert bad.code == 1
     assert "`rate_limit` must be positive" in bad.stderr
+
+
+def test_a_second_interrupt_stops_at_once_and_leaves_the_in_flight_creates_uncertain(
+    project: Project, emulator: Emulator, tmp_path: Path
+) -> None:
+    setup(project, emulator, 6)
+    emulator.admin(latency_ms=1500, fault_path_prefix="/api/open-api/v1/seedance/videos")
+    log = tmp_path / "apply.log"
+    command = [sys.executable, "-m", "reconciler", "--project-dir", str(project.root)]
+    command += ["apply", "--auto-approve", "--wait", "--parallelism", "3"]
+    with log.open("wb") as sink:
+        process = subprocess.Popen(command, env=project.env, stdout=sink, stderr=sink)
+    deadline = time.monotonic() + 60
+    while " created: " not in log.read_text() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.3)  # the second batch of creates is in flight (1.5 s each)
+    process.send_signal(signal.SIGINT)
+    time.sleep(0.3)
+    process.send_signal(signal.SIGINT)
+    assert process.wait(timeout=30) == 130, log.read_text()
+    output = log.read_text()
+    assert "Traceback" not in output
+    assert "stopped at once by a second interrupt" in output
+
+    plan = project.run("plan", "--format", "json")
+    actions = [c["action"] for c in json.loads(plan.stdout)["changes"]]
+    created, uncertain = output.count(" created: "), actions.count("uncertain")
+    assert uncertain >= 1, actions
+    assert actions.count("create") + uncertain + created == 6, (actions, output)
+    time.sleep(1.6)  # let the emulator finish the abandoned requests before counting
+    stats = assert_each_created_once_or_less(emulator)
+    total = stats["total_creates"]
+    assert isinstance(total, int) and total <= created + uncertain
+
+
+def assert_each_created_once_or_less(emulator: Emulator) -> dict[str, object]:
+    stats = emulator.stats()
+    by_fingerprint = stats["creates_by_fingerprint"]
+    assert isinstance(by_fingerprint, dict)
+    assert set(by_fingerprint.values()) <= {1}, by_fingerprint
+    return stats
