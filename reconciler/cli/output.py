@@ -77,7 +77,7 @@ def print_result(result: ApplyResult) -> None:
     if result.expired:
         lines.append(
             "  The result URL expired before the download; generate again (paid) with "
-            + " ".join(f"--replace {address}" for address in result.expired)
+            + " ".join(f"--replace {address}" for address in sorted(result.expired))
             + " on `reconciler apply`."
         )
     if result.pending:
