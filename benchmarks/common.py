@@ -131,8 +131,8 @@ def child_peak_rss_mib() -> float:
 
 def timed_child(
     argv: Sequence[str], env: dict[str, str], timeout: float = 900
-) -> tuple[float, float]:
-    """Wall time and peak RSS (MiB) of one child, measured by /usr/bin/time-free wait4."""
+) -> tuple[float, float, float]:
+    """Wall time, CPU time and peak RSS (MiB) of one child, from wait4."""
     start = time.perf_counter()
     proc = subprocess.Popen(list(argv), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = start + timeout
@@ -149,7 +149,7 @@ def timed_child(
     err = proc.stderr.read().decode() if proc.stderr else ""
     if proc.returncode not in (0, 2):
         raise RuntimeError(f"{argv} exited {proc.returncode}:\n{err}")
-    return wall, usage.ru_maxrss / 1024
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
 
 
 def scratch(base: Path, name: str) -> Path:
