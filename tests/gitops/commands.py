@@ -92,7 +92,11 @@ def help_text(path: tuple[str, ...]) -> str:
 def problems(invocation: Invocation) -> list[str]:
     """What in ``invocation`` the real CLI does not offer (empty when it is all real)."""
     if not invocation.path:
-        return [f"no known reconciler command in: {invocation.line}"]
+        # `reconciler --help`, `reconciler --version`: options of the group alone are fine.
+        only_options = invocation.global_flags and invocation.line.split()[-1].startswith("--")
+        if not only_options:
+            return [f"no known reconciler command in: {invocation.line}"]
+        return [f"`reconciler` has no {flag}" for _, flag in _missing((), invocation.global_flags)]
     group: click.Command | None = cli
     for word in invocation.path:
         assert group is not None
