@@ -76,6 +76,7 @@ class TrialOutcome:
     part_files_left: int = 0
     tracebacks: int = 0
     leaks: int = 0
+    scanned: int = 0  # outputs, files and tables searched for the key
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -99,6 +100,7 @@ def _rows(project: Project, outcome: TrialOutcome) -> list[dict[str, str]]:
 
 def _scan(outcome: TrialOutcome, where: str, text: str, project: Project) -> None:
     key = project.env["SEEDANCE_API_KEY"]
+    outcome.scanned += 1
     if "Traceback" in text:
         outcome.tracebacks += 1
         outcome.problems.append(f"traceback in {where}")
@@ -264,6 +266,7 @@ def recover(
     _scan(outcome, "the final plan", final_plan.stdout + final_plan.stderr, project)
     if final_plan.code != 0 or json.loads(final_plan.stdout or "{}").get("changes"):
         outcome.problems.append(f"changes left after recovery: {final_plan.stdout[-400:]}")
+    outcome.scanned += 1
     if planfile.exists() and planfile.read_bytes().count(KEY.encode()):
         outcome.leaks += 1
         outcome.problems.append("API key in the plan file")
@@ -303,6 +306,7 @@ def _finish(
     if made - known:
         outcome.lost_ids += len(made - known)
         outcome.problems.append(f"after recovery, tasks not in the state: {sorted(made - known)}")
+    outcome.scanned += 1
     leaked = scan_state(project, state_url, pg_base)
     if leaked:
         outcome.leaks += leaked

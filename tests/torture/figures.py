@@ -56,6 +56,7 @@ class Figures:
         add("  retried explicitly", [sum(t.retried for t in per(b)) for b in backends])
         for name in COUNTED:
             add(name.replace("_", " "), [sum(getattr(t, name) for t in per(b)) for b in backends])
+        add("key scans (outputs, state, plans)", [sum(t.scanned for t in per(b)) for b in backends])
         add("part files left (hidden)", [sum(t.part_files_left for t in per(b)) for b in backends])
         add("trials with a problem", [sum(not t.ok for t in per(b)) for b in backends])
         lines += _render(header, rows)

@@ -141,17 +141,29 @@ def _saved_plan(tmp_path: Path, emulator: Emulator) -> tuple[Project, Path]:
     return project, planfile
 
 
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory: pytest.TempPathFactory, emulator: Emulator) -> tuple[Project, Path]:
+    """One project and saved plan for every refused case: a refused plan changes nothing."""
+    return _saved_plan(tmp_path_factory.mktemp("shared"), emulator)
+
+
+def _damaged(shared: tuple[Project, Path], case: str, edit: Edit) -> tuple[Project, Path]:
+    project, planfile = shared
+    damaged = planfile.with_name(f"{case}.plan.json")
+    damaged.write_bytes(edit(planfile.read_bytes()))
+    return project, damaged
+
+
 def _creates(emulator: Emulator) -> int:
     return int(str(emulator.stats()["total_creates"]))
 
 
 @pytest.mark.parametrize("case", sorted(REFUSED))
 def test_a_corrupted_plan_is_refused_naming_the_file(
-    tmp_path: Path, emulator: Emulator, case: str
+    shared: tuple[Project, Path], emulator: Emulator, case: str
 ) -> None:
-    project, planfile = _saved_plan(tmp_path, emulator)
     edit, needle = REFUSED[case]
-    planfile.write_bytes(edit(planfile.read_bytes()))
+    project, planfile = _damaged(shared, case, edit)
     before = _creates(emulator)
     for args in (("apply", "--auto-approve", "--no-wait", str(planfile)), ("show", str(planfile))):
         result = project.run(*args)
@@ -165,10 +177,9 @@ def test_a_corrupted_plan_is_refused_naming_the_file(
 
 @pytest.mark.parametrize("case", sorted(STALE))
 def test_an_edited_header_makes_the_plan_stale(
-    tmp_path: Path, emulator: Emulator, case: str
+    shared: tuple[Project, Path], emulator: Emulator, case: str
 ) -> None:
-    project, planfile = _saved_plan(tmp_path, emulator)
-    planfile.write_bytes(STALE[case](planfile.read_bytes()))
+    project, planfile = _damaged(shared, case, STALE[case])
     before = _creates(emulator)
     result = project.run("apply", "--auto-approve", "--no-wait", str(planfile))
     assert result.code == 1, result.stdout + result.stderr
@@ -177,8 +188,8 @@ def test_an_edited_header_makes_the_plan_stale(
     assert _creates(emulator) == before
 
 
-def test_a_missing_plan_file_is_named(tmp_path: Path, emulator: Emulator) -> None:
-    project, planfile = _saved_plan(tmp_path, emulator)
+def test_a_missing_plan_file_is_named(shared: tuple[Project, Path]) -> None:
+    project, planfile = shared
     gone = planfile.with_name("nope.json")
     result = project.run("apply", "--auto-approve", "--no-wait", str(gone))
     assert result.code in (1, 2), result.stderr  # click's own usage error is exit 2
