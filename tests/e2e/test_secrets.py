@@ -24,5 +24,6 @@ def test_key_never_leaks_under_debug_and_faults(project: Project, emulator: Emul
         assert key not in result.stderr
         assert "Traceback" not in result.stderr
     assert key.encode() not in planfile.read_bytes()
-    for path in (project.root / ".reconciler").iterdir():
-        assert key.encode() not in path.read_bytes(), path
+    for path in (project.root / ".reconciler").rglob("*"):
+        if path.is_file():
+            assert key.encode() not in path.read_bytes(), path
