@@ -27,7 +27,7 @@ from reconciler.errors import Interrupted, PlanError, ReconcilerError, SpecError
 from reconciler.executor import ApplyOptions, ApplyResult, Executor, Observer
 from reconciler.executor.waiting import TaskWatch
 from reconciler.model import Desired
-from reconciler.plan import Plan
+from reconciler.plan import Plan, pricing_digest
 from reconciler.planner import PlanOptions, build_plan, check_budget
 from reconciler.spec import load_desired
 from reconciler.stateview import Snapshot, VideoStatus
@@ -286,8 +286,8 @@ class Reconciler:
         desired = self.validate()
         if desired.specs_digest != plan.specs_digest:
             moved.append("the specs changed")
-        fresh = self._build(desired, snapshot, PlanRequest())
-        if fresh.pricing_digest != plan.pricing_digest:
+        config = self.settings.config
+        if pricing_digest(config.pricing, config.currency) != plan.pricing_digest:
             moved.append("the pricing changed")
         if moved:
             raise StalePlan(

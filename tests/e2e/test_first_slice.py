@@ -130,3 +130,16 @@ def test_bad_plan_file(project: Project) -> None:
     assert result.code == 1
     assert "is not a valid plan file" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_narrowed_saved_plan_within_budget_applies(project: Project, emulator: Emulator) -> None:
+    """The budget applies to the saved plan, not to the whole project's plan."""
+    setup_project(project, emulator)
+    project.write("reconciler.yaml", CONFIG + "budget: 0.5\n")
+    assert project.run("plan").code == 1, "the whole plan (0.9) is over the budget"
+    planfile = project.root / "boat.json"
+    narrowed = project.run("plan", "--target", "video.boat", "--out", str(planfile))
+    assert narrowed.code == 0, narrowed.stderr
+    applied = project.run("apply", str(planfile), "--no-wait")
+    assert applied.code == 0, applied.stdout + applied.stderr
+    assert emulator.stats()["total_creates"] == 1
