@@ -137,6 +137,15 @@ class CostSummary(Frozen):
     unpriced: tuple[str, ...] = ()  # price keys missing from the price table
 
 
+class Selection(Frozen):
+    """The options a plan was made with, so apply can make it again and compare."""
+
+    targets: tuple[str, ...] = ()
+    excludes: tuple[str, ...] = ()
+    replace: tuple[str, ...] = ()
+    retry_uncertain: tuple[str, ...] = ()
+
+
 class Plan(Frozen):
     """Everything apply needs, and everything needed to tell whether it went stale."""
 
@@ -145,6 +154,7 @@ class Plan(Frozen):
     serial: int
     specs_digest: str
     pricing_digest: str
+    selection: Selection = Selection()
     changes: tuple[Change, ...]
     assets: tuple[AssetChange, ...] = ()
     summary: dict[str, int]

@@ -36,6 +36,7 @@ from reconciler.plan import (
     FieldDiff,
     Plan,
     Reason,
+    Selection,
     pricing_digest,
 )
 from reconciler.stateview import Snapshot, VideoRecord, VideoStatus
@@ -98,6 +99,12 @@ def build_plan(desired: Desired, snapshot: Snapshot, options: PlanOptions) -> Pl
         serial=snapshot.serial,
         specs_digest=desired.specs_digest,
         pricing_digest=pricing_digest(options.pricing, options.currency),
+        selection=Selection(
+            targets=options.targets,
+            excludes=options.excludes,
+            replace=options.replace,
+            retry_uncertain=options.retry_uncertain,
+        ),
         changes=tuple(selected),
         assets=_asset_changes(desired, snapshot, selected),
         summary=_summary(selected),

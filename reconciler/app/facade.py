@@ -91,8 +91,14 @@ class Reconciler:
         return self._build(desired, snapshot, request)
 
     def _build(self, desired: Desired, snapshot: Snapshot, request: PlanRequest) -> Plan:
+        plan = self._plan_only(desired, snapshot, request)
+        limit = request.max_cost if request.max_cost is not None else self.settings.budget
+        check_budget(plan, limit)
+        return plan
+
+    def _plan_only(self, desired: Desired, snapshot: Snapshot, request: PlanRequest) -> Plan:
         config = self.settings.config
-        plan = build_plan(
+        return build_plan(
             desired,
             snapshot,
             PlanOptions(
@@ -107,9 +113,6 @@ class Reconciler:
                 downloaded=self._downloaded(snapshot),
             ),
         )
-        limit = request.max_cost if request.max_cost is not None else self.settings.budget
-        check_budget(plan, limit)
-        return plan
 
     def _downloaded(self, snapshot: Snapshot) -> frozenset[str]:
         root = self.settings.project_root
@@ -289,6 +292,26 @@ class Reconciler:
         config = self.settings.config
         if pricing_digest(config.pricing, config.currency) != plan.pricing_digest:
             moved.append("the pricing changed")
+        if not moved:
+            # Same state, specs and prices: the planner must make the very same plan. If
+            # it does not, the file was edited (or a result URL expired meanwhile).
+            chosen = plan.selection
+            again = self._plan_only(
+                desired,
+                snapshot,
+                PlanRequest(
+                    targets=chosen.targets,
+                    excludes=chosen.excludes,
+                    replace=chosen.replace,
+                    retry_uncertain=chosen.retry_uncertain,
+                ),
+            )
+            if (again.changes, again.assets) != (plan.changes, plan.assets):
+                raise StalePlan(
+                    "the plan's changes are not what the planner makes from the same state, "
+                    "specs and prices: the file was edited, or something expired since",
+                    hint="plan files must not be edited; run `reconciler plan --out FILE` again",
+                )
         if moved:
             raise StalePlan(
                 "the plan is stale: " + "; ".join(moved),

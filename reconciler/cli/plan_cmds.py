@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from reconciler.app import ApplyRequest, PlanRequest
 from reconciler.cli.context import LazyApp
 from reconciler.cli.output import observing, print_result
-from reconciler.errors import PlanError
+from reconciler.errors import PlanError, StalePlan
 from reconciler.executor import Observer
 from reconciler.plan import PLAN_FORMAT_VERSION, Action, Plan
 from reconciler.render import render_json, render_markdown, render_text
@@ -142,18 +142,23 @@ def apply(
         )
         return observing(total=followed, wait=request.wait)
 
-    result = app.apply(
-        request,
-        review,
-        saved=saved,
-        plan_request=PlanRequest(
-            targets=target,
-            excludes=exclude,
-            replace=replace,
-            retry_uncertain=retry_uncertain,
-            max_cost=max_cost,
-        ),
-    )
+    try:
+        result = app.apply(
+            request,
+            review,
+            saved=saved,
+            plan_request=PlanRequest(
+                targets=target,
+                excludes=exclude,
+                replace=replace,
+                retry_uncertain=retry_uncertain,
+                max_cost=max_cost,
+            ),
+        )
+    except StalePlan as error:
+        if planfile is None:
+            raise
+        raise StalePlan(f"{planfile}: {error.message}", hint=error.hint) from None
     if result is None:
         return 0
     print_result(result)

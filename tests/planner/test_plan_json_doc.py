@@ -21,6 +21,7 @@ from reconciler.plan import (
     FieldDiff,
     Plan,
     Reason,
+    Selection,
 )
 from reconciler.planner import build_plan
 from tests.planner.casedata import build_inputs
@@ -36,6 +37,7 @@ PREFIXES: dict[type[BaseModel], str] = {
     Cost: "changes[].cost.",
     CostSummary: "cost.",
     AssetChange: "assets[].",
+    Selection: "selection.",
 }
 
 

@@ -196,12 +196,6 @@ def test_a_missing_plan_file_is_named(shared: tuple[Project, Path]) -> None:
     assert "nope.json" in result.stderr and "Traceback" not in result.stderr
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: apply trusts the changes of a saved plan: only lineage/serial and the specs "
-    "and pricing digests are checked, so a hand-edited change (prompt, fingerprint, an added "
-    "address, a forged task id) is applied as written",
-)
 @pytest.mark.parametrize("case", sorted(EDITED_CHANGES))
 def test_hand_edited_changes_are_refused(tmp_path: Path, emulator: Emulator, case: str) -> None:
     project, planfile = _saved_plan(tmp_path, emulator)
