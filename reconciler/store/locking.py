@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 STALE_AFTER = 30.0  # seconds without a heartbeat after which a SQLite holder is dead
 HEARTBEAT_EVERY = 5.0
 _POLL = 0.2  # seconds between attempts while waiting for --lock-timeout
+_DESCRIBE_GRACE = 2.0  # seconds a loser waits for a new holder to write its lock row
 
 
 class LockBackend(Protocol):
@@ -253,8 +254,7 @@ class PostgresLock:
             while not self._try(session):
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    with self._engine.connect() as conn:
-                        current = _read_lock(conn)
+                    current = self._wait_for_row()
                     if current is None:
                         raise StateLocked(
                             "the state is locked by another process that has not yet "
@@ -278,6 +278,17 @@ class PostgresLock:
             raise
         self._conn = session
         return info
+
+    def _wait_for_row(self) -> LockInfo | None:
+        """The holder's lock row: it writes it just after taking the advisory lock, so a
+        loser that lost the race by milliseconds waits a moment to name the holder."""
+        deadline = time.monotonic() + _DESCRIBE_GRACE
+        while True:
+            with self._engine.connect() as conn:
+                current = _read_lock(conn)
+            if current is not None or time.monotonic() >= deadline:
+                return current
+            time.sleep(_POLL)
 
     def release(self, info: LockInfo) -> None:
         # A release must never mask the error that ended the command: when the server is

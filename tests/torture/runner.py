@@ -151,8 +151,8 @@ def main(argv: list[str] | None = None) -> int:
         figures = run_all(
             root,
             names=args.backend or ["sqlite", "postgresql"],
-            per_point=args.per_point or per_point,
-            videos=args.videos or videos,
+            per_point=per_point if args.per_point is None else args.per_point,
+            videos=videos if args.videos is None else args.videos,
             rounds=rounds if args.rounds is None else args.rounds,
             seed=args.seed,
             jobs=args.jobs,
