@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.torture.crash import POINTS
+from tests.e2e.harness import start_emulator, stop_emulator
+from tests.torture.crash import EMULATOR_FLAGS, POINTS, TrialPlan, run_trial
 from tests.torture.pg import reachable
 from tests.torture.runner import run_all
 
@@ -56,3 +57,21 @@ def test_every_kill_point_recovers_with_nothing_lost_or_paid_twice(
     for name in ("duplicates", "lost ids", "integrity failures", "half written", "leaks"):
         line = next(row for row in table.splitlines() if row.startswith(name))
         assert line.split()[-1] == "0", table
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="BUG (executor/waiting.py): a kill mid-download leaves its hidden part file "
+    "out/.NAME.mp4.PID.part behind for ever; the recovery downloads the video again "
+    "under a new part name and never removes the old one",
+)
+def test_a_kill_during_a_download_leaves_no_part_file_after_recovery(tmp_path: Path) -> None:
+    emulator = start_emulator(tmp_path / "emulator.db", *EMULATOR_FLAGS)
+    try:
+        plan = TrialPlan("sqlite", "download", 2, 0.0, 4)
+        state_url = f"sqlite:///{tmp_path / 'state' / 'state.db'}"
+        outcome = run_trial(tmp_path, emulator, state_url, plan, None)
+    finally:
+        stop_emulator(emulator)
+    assert outcome.ok and outcome.killed, outcome.problems
+    assert outcome.part_files_left == 0
