@@ -53,8 +53,12 @@ class TrialPlan:
 
 def plan_trials(backend: str, per_point: int, videos: int, rng: random.Random) -> list[TrialPlan]:
     """``per_point`` trials of every kill point, the hit drawn over the whole apply."""
+    # Random kills land within the apply's likely length (about 25 ms per video here).
+    longest = min(5.0, 0.3 + 0.025 * videos)
     return [
-        TrialPlan(backend, point, rng.randint(1, videos), round(rng.uniform(0.5, 5.0), 2), videos)
+        TrialPlan(
+            backend, point, rng.randint(1, videos), round(rng.uniform(0.3, longest), 2), videos
+        )
         for point in POINTS
         for _ in range(per_point)
     ]
