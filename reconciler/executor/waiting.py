@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import glob
 import os
 import re
 import time
@@ -198,6 +199,9 @@ class Waiter:
         self.output_dir.mkdir(parents=True, exist_ok=True)
         final = self.output_dir / file_name(watch.address)
         part = final.with_name(f".{final.name}.{os.getpid()}.part")
+        # A process killed mid-download left its part file behind; we hold the lock, so
+        # no other download of this address is running: those leftovers can go.
+        await asyncio.to_thread(_remove_leftovers, final)
         try:
             url = info.result_video_url
             # A GET of a file: safe to repeat. An expired URL (403/404/410) is not retried.
@@ -231,6 +235,12 @@ class Waiter:
         outcome.downloaded[watch.address] = recorded
         self.observer(Event(EventKind.DOWNLOADED, watch.address, recorded))
         return True
+
+
+def _remove_leftovers(final: Path) -> None:
+    for leftover in final.parent.glob(f".{glob.escape(final.name)}.*.part"):
+        with contextlib.suppress(FileNotFoundError):
+            leftover.unlink()
 
 
 def _fsync_and_rename(part: Path, final: Path) -> None:

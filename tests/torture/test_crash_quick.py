@@ -59,12 +59,6 @@ def test_every_kill_point_recovers_with_nothing_lost_or_paid_twice(
         assert line.split()[-1] == "0", table
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (executor/waiting.py): a kill mid-download leaves its hidden part file "
-    "out/.NAME.mp4.PID.part behind for ever; the recovery downloads the video again "
-    "under a new part name and never removes the old one",
-)
 def test_a_kill_during_a_download_leaves_no_part_file_after_recovery(tmp_path: Path) -> None:
     emulator = start_emulator(tmp_path / "emulator.db", *EMULATOR_FLAGS)
     try:
