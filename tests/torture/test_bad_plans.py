@@ -185,6 +185,7 @@ def test_an_edited_header_makes_the_plan_stale(
     assert result.code == 1, result.stdout + result.stderr
     assert "Traceback" not in result.stderr
     assert "the plan is stale" in result.stderr and "reconciler plan" in result.stderr
+    assert str(planfile) in result.stderr, result.stderr
     assert _creates(emulator) == before
 
 
