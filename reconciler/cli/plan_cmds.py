@@ -1,4 +1,4 @@
-"""validate, plan, apply, refresh, show: parse, call the facade, render."""
+"""plan, apply, refresh, show, state adopt: parse, call the facade, render."""
 
 from __future__ import annotations
 
@@ -46,14 +46,6 @@ def _targeting(func: click.decorators.FC) -> click.decorators.FC:
     ):
         func = option(func)
     return func
-
-
-@click.command()
-@click.pass_obj
-def validate(obj: LazyApp) -> None:
-    """Check every spec file; report every problem at path:line:col."""
-    desired = obj.app.validate()
-    click.echo(f"The specs are valid: {len(desired.videos)} videos, {len(desired.assets)} assets.")
 
 
 @click.command()
