@@ -238,9 +238,13 @@ class Waiter:
 
 
 def _remove_leftovers(final: Path) -> None:
-    for leftover in final.parent.glob(f".{glob.escape(final.name)}.*.part"):
-        with contextlib.suppress(FileNotFoundError):
-            leftover.unlink()
+    name = glob.escape(final.name)
+    # Ours (.NAME.PID.part) and the client's stream file inside it (..NAME.PID.part.part),
+    # which is what a kill in the middle of the stream leaves.
+    for pattern in (f".{name}.*.part", f"..{name}.*.part.part"):
+        for leftover in final.parent.glob(pattern):
+            with contextlib.suppress(FileNotFoundError):
+                leftover.unlink()
 
 
 def _fsync_and_rename(part: Path, final: Path) -> None:

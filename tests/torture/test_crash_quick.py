@@ -9,12 +9,23 @@ except under CI=true, where that fails.
 from __future__ import annotations
 
 import os
+import signal
+import time
 from pathlib import Path
 
 import pytest
 
 from tests.e2e.harness import start_emulator, stop_emulator
-from tests.torture.crash import EMULATOR_FLAGS, POINTS, TrialPlan, run_trial
+from tests.torture.crash import (
+    EMULATOR_FLAGS,
+    POINTS,
+    TrialOutcome,
+    TrialPlan,
+    make_project,
+    recover,
+    run_trial,
+    start_killable_apply,
+)
 from tests.torture.pg import reachable
 from tests.torture.runner import run_all
 
@@ -69,3 +80,34 @@ def test_a_kill_during_a_download_leaves_no_part_file_after_recovery(tmp_path: P
         stop_emulator(emulator)
     assert outcome.ok and outcome.killed, outcome.problems
     assert outcome.part_files_left == 0
+
+
+def test_a_kill_mid_stream_leaves_no_part_file_after_recovery(tmp_path: Path) -> None:
+    """SIGKILL while the bytes of a result are still arriving (300 B/s), not between steps."""
+    emulator = start_emulator(tmp_path / "emulator.db", *EMULATOR_FLAGS)
+    try:
+        state_url = f"sqlite:///{tmp_path / 'state' / 'state.db'}"
+        project = make_project(tmp_path, emulator, state_url, 3)
+        emulator.admin(slow_response=300, fault_path_prefix="/_emulator/media/")
+        process = start_killable_apply(project, tmp_path / "apply.log", None)
+        out = project.root / "out"
+        deadline = time.monotonic() + 60
+        try:
+            # The stream's temporary file exists from the first byte to the last (its
+            # bytes sit in the write buffer: only 924 of them), so its existence is the cue.
+            while not list(out.glob(".*.part")):
+                assert time.monotonic() < deadline, (tmp_path / "apply.log").read_text()
+                time.sleep(0.02)
+            process.send_signal(signal.SIGKILL)
+            assert process.wait(timeout=30) == -signal.SIGKILL
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait(timeout=30)
+        emulator.admin(slow_response=0, fault_path_prefix=None)
+        outcome = TrialOutcome(TrialPlan("sqlite", "mid-stream", 1, 0.0, 3), killed=True)
+        recover(tmp_path, project, emulator, state_url, None, outcome)
+    finally:
+        stop_emulator(emulator)
+    assert outcome.ok, outcome.problems
+    assert outcome.part_files_left == 0, sorted(p.name for p in out.iterdir())
