@@ -35,7 +35,18 @@ from tests.e2e.harness import Emulator, Project, new_project
 from tests.e2e.test_interrupts import many_videos
 from tests.torture.pg import admin_dsn, schema_of
 
-POINTS = ("before_intent", "after_intent", "after_post", "polling", "download", "random")
+POINTS = (
+    "before_intent",
+    "after_intent",
+    "after_post",
+    "polling",
+    "download",
+    "mid_stream",
+    "random",
+)
+# Crash points of reconciler/executor/crashpoints.py; the others are kills from outside.
+HOOKED = frozenset(POINTS[:5])
+MEDIA = "/_emulator/media/"
 DURATION = 5  # seconds of video, as in many_videos()
 # A key no other test uses, so a hit in a scan can only come from this run.
 KEY = "sk-torture-7f3c9a1e5b2d4f60"
@@ -189,14 +200,18 @@ def run_trial(
     project = make_project(workdir, emulator, state_url, plan.videos)
 
     log = workdir / "killed-apply.log"
-    point = None if plan.point == "random" else f"{plan.point}:{plan.hit}"
+    point = f"{plan.point}:{plan.hit}" if plan.point in HOOKED else None
+    if plan.point == "mid_stream":  # results trickle at 300 B/s: ~3 s per video file
+        emulator.admin(slow_response=300, fault_path_prefix=MEDIA)
     process = start_killable_apply(project, log, point)
     try:
-        if point is None:
+        if plan.point == "random":
             try:
                 process.wait(timeout=plan.delay)
             except subprocess.TimeoutExpired:
                 process.send_signal(signal.SIGKILL)
+        elif plan.point == "mid_stream":
+            _kill_mid_stream(process, project.root / "out")
         code = process.wait(timeout=300)
     finally:
         if process.poll() is None:
@@ -204,9 +219,21 @@ def run_trial(
             process.wait(timeout=30)
     outcome.killed = code == -signal.SIGKILL
     _scan(outcome, "the killed apply", log.read_text(errors="replace"), project)
+    emulator.admin(slow_response=0, fault_path_prefix=None)
     recover(workdir, project, emulator, state_url, pg_base, outcome)
     outcome.seconds = round(time.monotonic() - began, 1)
     return outcome
+
+
+def _kill_mid_stream(process: subprocess.Popen[bytes], out: Path) -> None:
+    """SIGKILL once a result is being streamed: its temporary file exists (the bytes sit
+    in the write buffer, so the size is no cue), or when the apply ends first."""
+    deadline = time.monotonic() + 240
+    while process.poll() is None and time.monotonic() < deadline:
+        if out.is_dir() and any(out.glob(".*.part")):
+            process.send_signal(signal.SIGKILL)
+            return
+        time.sleep(0.02)
 
 
 def make_project(workdir: Path, emulator: Emulator, state_url: str, videos: int) -> Project:

@@ -26,7 +26,14 @@ from typing import TypeVar
 
 from tests.e2e.harness import Emulator, start_emulator, stop_emulator
 from tests.torture.concurrency import ConcurrencyOutcome, run_round
-from tests.torture.crash import EMULATOR_FLAGS, TrialOutcome, TrialPlan, plan_trials, run_trial
+from tests.torture.crash import (
+    EMULATOR_FLAGS,
+    POINTS,
+    TrialOutcome,
+    TrialPlan,
+    plan_trials,
+    run_trial,
+)
 from tests.torture.figures import Figures
 from tests.torture.pg import fresh_schema, reachable
 
@@ -92,11 +99,13 @@ def run_all(
     jobs: int,
     pg_base: str | None,
     report: Callable[[str], None],
+    points: list[str] | None = None,
 ) -> Figures:
     figures = Figures()
     rng = random.Random(seed)
     chosen = backends(names, pg_base, figures)
     plans = [p for b in chosen for p in plan_trials(b, per_point, videos, rng)]
+    plans = [p for p in plans if not points or p.point in points]
 
     def trial(item: tuple[int, TrialPlan]) -> TrialOutcome:
         index, plan = item
@@ -134,6 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--videos", type=int, help="videos per crash trial")
     parser.add_argument("--rounds", type=int, help="concurrency rounds per backend")
     parser.add_argument("--backend", action="append", choices=["sqlite", "postgresql"])
+    parser.add_argument("--point", action="append", choices=POINTS, help="only these kill points")
     parser.add_argument("--seed", type=int, default=8, help="draws the kill points")
     parser.add_argument("--jobs", type=int, default=2, help="trials at once")
     parser.add_argument("--pg-url", default=os.environ.get("RECONCILER_TEST_PG_URL"))
@@ -158,6 +168,7 @@ def main(argv: list[str] | None = None) -> int:
             jobs=args.jobs,
             pg_base=args.pg_url,
             report=lambda line: print(line, file=sys.stderr, flush=True),
+            points=args.point,
         )
     print(figures.table())
     print(f"took {time.monotonic() - began:.0f} s; seed {args.seed}")
