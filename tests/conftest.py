@@ -18,6 +18,8 @@ import pytest
 from psycopg import sql
 from sqlalchemy.engine import make_url
 
+from tests.e2e.harness import Emulator, running_emulator
+
 PG_ENV = "RECONCILER_TEST_PG_URL"
 
 
@@ -61,3 +63,10 @@ def state_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'state' / 'state.db'}"
     return str(request.getfixturevalue("pg_url"))
+
+
+@pytest.fixture
+def emulator(tmp_path: Path) -> Iterator[Emulator]:
+    """A running emulator process with default knobs, stopped after the test."""
+    with running_emulator(tmp_path / "emulator.db") as running:
+        yield running

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-import os
-import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +26,7 @@ from ruamel.yaml.tokens import CommentToken
 
 from reconciler.api import SeedanceClient
 from reconciler.api.models import CatalogEntry
+from reconciler.app.files import write_atomically
 from reconciler.app.settings import Settings
 from reconciler.errors import ConfigError
 from reconciler.model import BillingMode, Price
@@ -186,7 +185,7 @@ def pull_pricing(
             raise ConfigError(
                 f"cannot read {path}: {error}", hint="check the file's permissions"
             ) from None
-        _write_atomically(path, merge_into_config(text, changes))
+        write_atomically(path, merge_into_config(text, changes))
         written = True
     return PullResult(
         path=path,
@@ -249,16 +248,3 @@ def _yaml() -> YAML:
     yaml.width = 4096  # as `reconciler fmt`: never re-wrap a line
     yaml.indent(mapping=2, sequence=4, offset=2)
     return yaml
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        Path(tmp).replace(path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 from contextlib import AbstractContextManager
 from pathlib import Path
 
@@ -12,6 +11,7 @@ import click
 from pydantic import ValidationError
 
 from reconciler.app import ApplyRequest, PlanRequest
+from reconciler.app.files import write_atomically
 from reconciler.cli.context import LazyApp
 from reconciler.cli.output import observing, print_result
 from reconciler.errors import PlanError, StalePlan
@@ -70,7 +70,7 @@ def plan(
     )
     _emit(result, fmt)
     if out is not None:
-        _write_atomically(out, result.to_json())
+        write_atomically(out, result.to_json())
         click.echo(f"Saved the plan to {out}; apply it with `reconciler apply {out}`.", err=True)
     return 2 if detailed_exitcode and result.has_changes else 0
 
@@ -209,20 +209,6 @@ def _approve() -> None:
         )
     if not click.confirm("Apply these changes? This spends money.", err=True):
         raise click.Abort()
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        Path(tmp).replace(path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 @click.command("adopt")

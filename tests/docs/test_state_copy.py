@@ -21,7 +21,7 @@ import pytest
 from psycopg import sql
 from sqlalchemy.engine import make_url
 
-from tests.e2e.harness import Emulator, Project, new_project, start_emulator, stop_emulator
+from tests.e2e.harness import Emulator, Project, new_project, running_emulator
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "state-backends.md"
 PG_ENV = "RECONCILER_TEST_PG_URL"
@@ -45,11 +45,10 @@ def copy_script() -> str:
 
 @pytest.fixture
 def emulator(tmp_path: Path) -> Iterator[Emulator]:
-    running = start_emulator(tmp_path / "emulator.db", "--queue-seconds", "0", "--run-seconds", "0")
-    try:
+    with running_emulator(
+        tmp_path / "emulator.db", "--queue-seconds", "0", "--run-seconds", "0"
+    ) as running:
         yield running
-    finally:
-        stop_emulator(running)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

@@ -1,22 +1,12 @@
-"""End-to-end fixtures: a project folder and a running emulator process."""
+"""End-to-end fixtures: a project folder (the emulator fixture is in tests/conftest.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.harness import Emulator, Project, new_project, start_emulator, stop_emulator
-
-
-@pytest.fixture
-def emulator(tmp_path: Path) -> Iterator[Emulator]:
-    running = start_emulator(tmp_path / "emulator.db")
-    try:
-        yield running
-    finally:
-        stop_emulator(running)
+from tests.e2e.harness import Project, new_project
 
 
 @pytest.fixture

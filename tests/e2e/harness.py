@@ -8,6 +8,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,6 +50,16 @@ def start_emulator(data: Path, *flags: str) -> Emulator:
         time.sleep(0.05)
     process.kill()
     raise RuntimeError("emulator did not start within 15 s")
+
+
+@contextmanager
+def running_emulator(data: Path, *flags: str) -> Iterator[Emulator]:
+    """An emulator process for the length of a ``with`` block."""
+    running = start_emulator(data, *flags)
+    try:
+        yield running
+    finally:
+        stop_emulator(running)
 
 
 def stop_emulator(emulator: Emulator) -> None:

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import YAML
 
-from tests.e2e.harness import API_KEY, Emulator, start_emulator, stop_emulator
+from tests.e2e.harness import API_KEY, Emulator, running_emulator
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent  # where `reconciler` is installed
@@ -53,13 +53,10 @@ def gitlab_script(job: str) -> str:
 
 @pytest.fixture
 def emulator(tmp_path: Path) -> Iterator[Emulator]:
-    running = start_emulator(
+    with running_emulator(
         tmp_path / "emulator.db", "--queue-seconds", "0.2", "--run-seconds", "0.3"
-    )
-    try:
+    ) as running:
         yield running
-    finally:
-        stop_emulator(running)
 
 
 @pytest.fixture

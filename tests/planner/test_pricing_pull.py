@@ -18,7 +18,7 @@ from reconciler.app.pricing import (
 )
 from reconciler.model import BillingMode, Price
 from reconciler.spec import builtin_table, load_config
-from tests.e2e.harness import Emulator, Project, new_project, start_emulator, stop_emulator
+from tests.e2e.harness import Emulator, Project, new_project, running_emulator
 
 CONFIG = """\
 # Project settings, reviewed in pull requests.
@@ -46,11 +46,8 @@ def settings_of(project: Project) -> Settings:
 @pytest.fixture(scope="module")
 def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
     # One for the module: the catalog is read-only.
-    running = start_emulator(tmp_path_factory.mktemp("emulator") / "emulator.db")
-    try:
+    with running_emulator(tmp_path_factory.mktemp("emulator") / "emulator.db") as running:
         yield running
-    finally:
-        stop_emulator(running)
 
 
 @pytest.fixture

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
-from tests.e2e.harness import Emulator, new_project, start_emulator, stop_emulator
+from tests.e2e.harness import Emulator, new_project
 
 SPECS = """\
 defaults:
@@ -28,15 +25,6 @@ videos:
     description: renamed and described
     labels: {campaign: launch}
 """
-
-
-@pytest.fixture
-def emulator(tmp_path: Path) -> Iterator[Emulator]:
-    running = start_emulator(tmp_path / "emulator.db")
-    try:
-        yield running
-    finally:
-        stop_emulator(running)
 
 
 def test_rename_and_relabel_converge_in_one_apply(tmp_path: Path, emulator: Emulator) -> None:

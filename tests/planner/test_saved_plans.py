@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.harness import Emulator, new_project, start_emulator, stop_emulator
+from tests.e2e.harness import Emulator, new_project
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -31,15 +30,6 @@ poll_interval: 0.2
 pricing:
   seedance2.0-mini-720p: {mode: per_second, unit_price: 0.05}
 """
-
-
-@pytest.fixture
-def emulator(tmp_path: Path) -> Iterator[Emulator]:
-    running = start_emulator(tmp_path / "emulator.db")
-    try:
-        yield running
-    finally:
-        stop_emulator(running)
 
 
 def test_saved_plan_refused_when_specs_or_pricing_moved(tmp_path: Path, emulator: Emulator) -> None:

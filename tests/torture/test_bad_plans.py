@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.harness import Emulator, Project, new_project, start_emulator, stop_emulator
+from tests.e2e.harness import Emulator, Project, new_project, running_emulator
 from tests.torture.crash import EMULATOR_FLAGS, KEY
 
 SPECS = """\
@@ -124,11 +124,10 @@ EDITED_CHANGES: dict[str, Edit] = {
 
 @pytest.fixture(scope="module")
 def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
-    running = start_emulator(tmp_path_factory.mktemp("emu") / "emulator.db", *EMULATOR_FLAGS)
-    try:
+    with running_emulator(
+        tmp_path_factory.mktemp("emu") / "emulator.db", *EMULATOR_FLAGS
+    ) as running:
         yield running
-    finally:
-        stop_emulator(running)
 
 
 def _saved_plan(tmp_path: Path, emulator: Emulator) -> tuple[Project, Path]:

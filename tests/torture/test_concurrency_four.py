@@ -10,18 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.harness import Emulator, start_emulator, stop_emulator
+from tests.e2e.harness import Emulator, running_emulator
 from tests.torture.concurrency import APPLIES, run_round
 from tests.torture.crash import EMULATOR_FLAGS
 
 
 @pytest.fixture
 def emulator(tmp_path: Path) -> Iterator[Emulator]:
-    running = start_emulator(tmp_path / "emulator.db", *EMULATOR_FLAGS)
-    try:
+    with running_emulator(tmp_path / "emulator.db", *EMULATOR_FLAGS) as running:
         yield running
-    finally:
-        stop_emulator(running)
 
 
 @pytest.mark.slow

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import make_url
 
-from tests.e2e.harness import Emulator, start_emulator, stop_emulator
+from tests.e2e.harness import Emulator, running_emulator
 from tests.e2e.test_interrupts import wait_for_line
 from tests.torture.crash import (
     EMULATOR_FLAGS,
@@ -60,11 +60,8 @@ FAULTS: dict[str, dict[str, object]] = {
 
 @pytest.fixture
 def emulator(tmp_path: Path) -> Iterator[Emulator]:
-    running = start_emulator(tmp_path / "emulator.db", *EMULATOR_FLAGS, "--seed", "11")
-    try:
+    with running_emulator(tmp_path / "emulator.db", *EMULATOR_FLAGS, "--seed", "11") as running:
         yield running
-    finally:
-        stop_emulator(running)
 
 
 def _outcome(name: str, backend: str, videos: int = VIDEOS) -> TrialOutcome:
