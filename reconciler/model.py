@@ -3,6 +3,15 @@
 The loader (``reconciler.spec``) produces a ``Desired``; the planner compares it with a
 ``Snapshot`` of the state. Everything here is plain, frozen data.
 
+The desired-state types (``SourcePos``, ``DesiredAsset``, ``Billing``, ``DesiredVideo``,
+``Desired``) are frozen, slotted dataclasses rather than pydantic models: a plan of
+100,000 videos holds 100,000 of them (issue 9, docs/PERFORMANCE.md). Only the loader
+builds them from user input, after it has checked every value, so they need no
+validation of their own. Their dict fields (``params``, ``matrix``, ``media``,
+``labels``) may be *shared* between instances with equal values (the loader shares
+label sets, for one): treat them as read-only, like the rest of the instance.
+``Frozen`` stays the pydantic base of the other data models (plan, state records).
+
 Addresses (stable, documented in the README):
 
 * ``video.<name>`` for a plain video;
@@ -14,8 +23,10 @@ Addresses (stable, documented in the README):
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict, JsonValue
 
@@ -32,7 +43,8 @@ class Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-class SourcePos(Frozen):
+@dataclass(frozen=True, slots=True)
+class SourcePos:
     """Where something was written: a project-relative path and a 1-based position."""
 
     path: str
@@ -65,7 +77,8 @@ class BillingMode(enum.StrEnum):
     PER_MILLION_TOKENS = "per_million_tokens"
 
 
-class DesiredAsset(Frozen):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DesiredAsset:
     """A named piece of media, usable by any video.
 
     ``content_hash`` is what identifies the asset in the state and in fingerprints:
@@ -85,7 +98,8 @@ class DesiredAsset(Frozen):
         return f"asset.{self.name}"
 
 
-class Billing(Frozen):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Billing:
     """What one generation of a video is billed as."""
 
     mode: BillingMode
@@ -102,7 +116,8 @@ class Price(Frozen):
     unit_price: float
 
 
-class DesiredVideo(Frozen):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DesiredVideo:
     """One generation the specs ask for (one matrix combination, one take).
 
     ``params`` holds every create-endpoint field but the media ones, with the route's
@@ -114,15 +129,15 @@ class DesiredVideo(Frozen):
     address: str
     name: str
     take: int = 1
-    matrix: dict[str, str] = {}
+    matrix: dict[str, str] = dataclasses.field(default_factory=dict)
     model: str
     params: dict[str, JsonValue]
-    media: dict[str, tuple[str, ...]] = {}
+    media: dict[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
     fingerprint: str
     billing: Billing
     link_form: LinkForm = LinkForm.HTTPS
     description: str | None = None
-    labels: dict[str, str] = {}
+    labels: dict[str, str] = dataclasses.field(default_factory=dict)
     source: SourcePos
 
     def spec_view(self) -> dict[str, JsonValue]:
@@ -133,7 +148,8 @@ class DesiredVideo(Frozen):
         return view
 
 
-class Desired(Frozen):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Desired:
     """Everything the specs ask for. Videos and assets are sorted by address."""
 
     videos: tuple[DesiredVideo, ...]

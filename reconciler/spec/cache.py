@@ -5,10 +5,15 @@ was built from is unchanged: the bytes and names of every spec file, the loader 
 and code (every file of ``reconciler.spec``, the capability table included, and the
 model), the project config, and each local asset file's size
 and modification time (as git's index does; a changed file is hashed again on the
-rebuild). The entry carries a checksum of its payload, and the payload is validated into
-the pydantic models again, so a truncated, edited or foreign file is never trusted: any
-problem with it means a miss, a normal load and a fresh entry. Deleting the directory is
-always safe. Writes are atomic (temp file + rename) and failures to write only log.
+rebuild). The entry carries a checksum of its payload, and the payload's structure is
+checked field by field as it is decoded (``decode``), so a truncated, edited or foreign
+file is never trusted: any problem with it means a miss, a normal load and a fresh
+entry. Deleting the directory is always safe. Writes are atomic (temp file + rename)
+and failures to write only log.
+
+The payload (``encode``) is compact JSON: values that many videos share (source paths,
+billings, label and matrix sets, media sets) are written once in tables and referenced
+by index, and they are shared again when read back, as the loader shares them.
 """
 
 from __future__ import annotations
@@ -19,22 +24,32 @@ import logging
 import os
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-
-from pydantic import ValidationError
+from typing import TypeVar
 
 import reconciler
 from reconciler import errors, model
-from reconciler.model import Desired
+from reconciler.model import (
+    AssetType,
+    Billing,
+    BillingMode,
+    Desired,
+    DesiredAsset,
+    DesiredVideo,
+    LinkForm,
+    SourcePos,
+)
 from reconciler.spec.config import ProjectConfig
 
 log = logging.getLogger(__name__)
 
 # Bump when the loader's output for the same input can change (new defaults, rules, ...).
 LOADER_VERSION = 1
+# Bump when the payload's layout changes (``encode``/``decode``).
+PAYLOAD_FORMAT = 2
 CACHE_DIR = Path(".reconciler") / "cache"
 CACHE_FILE = "desired.json"
 ENV_NO_CACHE = "RECONCILER_NO_SPEC_CACHE"
@@ -132,11 +147,11 @@ class SpecCache:
             if meta.get("sha256") != hashlib.sha256(payload).hexdigest():
                 log.warning("ignoring a corrupt spec cache entry at %s", self.path)
                 return None
-            desired = Desired.model_validate_json(payload)
+            desired = decode(payload)
             stamps = meta.get("assets")
             if not _usable(stamps) or stamps != _asset_stamps(desired, self.project_root):
                 return None  # a local asset file changed: its content hash must be redone
-        except (ValueError, ValidationError, TypeError) as exc:
+        except (ValueError, TypeError, IndexError) as exc:
             log.warning("ignoring an unreadable spec cache entry at %s: %s", self.path, exc)
             return None
         return desired
@@ -144,7 +159,7 @@ class SpecCache:
     def put(self, key: str, desired: Desired) -> None:
         if not self.enabled:
             return
-        payload = desired.model_dump_json().encode()
+        payload = encode(desired)
         meta = {
             "key": key,
             "sha256": hashlib.sha256(payload).hexdigest(),
@@ -163,3 +178,192 @@ class SpecCache:
                 raise
         except OSError as exc:  # a read-only project still plans, just without the cache
             log.info("could not write the spec cache at %s: %s", self.path, exc)
+
+
+# -- the payload ----------------------------------------------------------------------
+
+_T = TypeVar("_T")
+
+
+class _Table:
+    """Distinct values, each written once and referenced by its index."""
+
+    def __init__(self) -> None:
+        self.values: list[object] = []
+        self._index: dict[Hashable, int] = {}
+
+    def ref(self, key: Hashable, value: object) -> int:
+        index = self._index.get(key)
+        if index is None:
+            index = self._index[key] = len(self.values)
+            self.values.append(value)
+        return index
+
+
+def encode(desired: Desired) -> bytes:
+    """The payload of a cache entry for ``desired`` (the layout ``decode`` reads)."""
+    paths, billings, maps, media = _Table(), _Table(), _Table(), _Table()
+
+    def source(pos: SourcePos) -> list[object]:
+        return [paths.ref(pos.path, pos.path), pos.line, pos.col]
+
+    def mapping(value: dict[str, str]) -> int:
+        return maps.ref(tuple(value.items()), value)
+
+    assets = [
+        [a.name, a.type.value, a.file, a.url, a.content_hash, *source(a.source)]
+        for a in desired.assets
+    ]
+    videos = [
+        [
+            v.address,
+            v.name,
+            v.take,
+            mapping(v.matrix),
+            v.model,
+            v.params,
+            media.ref(tuple(v.media.items()), {k: list(refs) for k, refs in v.media.items()}),
+            v.fingerprint,
+            billings.ref(v.billing, [v.billing.mode.value, v.billing.units, v.billing.price_key]),
+            v.link_form.value,
+            v.description,
+            mapping(v.labels),
+            *source(v.source),
+        ]
+        for v in desired.videos
+    ]
+    document = {
+        "format": PAYLOAD_FORMAT,
+        "specs_digest": desired.specs_digest,
+        "paths": paths.values,
+        "billings": billings.values,
+        "maps": maps.values,
+        "media": media.values,
+        "assets": assets,
+        "videos": videos,
+    }
+    return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def decode(payload: bytes) -> Desired:
+    """The ``Desired`` of a payload written by ``encode``.
+
+    Every field is checked for its type (and enums for their values) as it is read; any
+    mismatch raises ``ValueError``, ``TypeError`` or ``IndexError``, which the cache
+    treats as a miss. Short strings of ``params`` (ratios, resolutions, ...) are shared,
+    as the loader shares them.
+    """
+    document = _of(json.loads(payload), dict)
+    if document.get("format") != PAYLOAD_FORMAT:
+        raise ValueError("not a payload of this format")
+    paths = [_of(path, str) for path in _of(document["paths"], list)]
+    billings = [_billing(row) for row in _of(document["billings"], list)]
+    maps = [_str_map(value) for value in _of(document["maps"], list)]
+    media = [_media(value) for value in _of(document["media"], list)]
+    sources: dict[tuple[int, int, int], SourcePos] = {}
+
+    def source(path: object, line: object, col: object) -> SourcePos:
+        key = (_of(path, int), _of(line, int), _of(col, int))
+        pos = sources.get(key)
+        if pos is None:
+            pos = sources[key] = SourcePos(path=_pick(paths, key[0]), line=key[1], col=key[2])
+        return pos
+
+    assets: list[DesiredAsset] = []
+    for row in _of(document["assets"], list):
+        name, kind, file, url, content_hash, path, line, col = _of(row, list)
+        assets.append(
+            DesiredAsset(
+                name=_of(name, str),
+                type=AssetType(_of(kind, str)),
+                file=_optional_str(file),
+                url=_optional_str(url),
+                content_hash=_of(content_hash, str),
+                source=source(path, line, col),
+            )
+        )
+    shared: dict[str, str] = {}
+    videos: list[DesiredVideo] = []
+    for row in _of(document["videos"], list):
+        (
+            address,
+            name,
+            take,
+            matrix,
+            model_name,
+            params,
+            media_index,
+            fingerprint,
+            billing,
+            link_form,
+            description,
+            labels,
+            path,
+            line,
+            col,
+        ) = _of(row, list)
+        videos.append(
+            DesiredVideo(
+                address=_of(address, str),
+                name=_of(name, str),
+                take=_of(take, int),
+                matrix=_pick(maps, matrix),
+                model=shared.setdefault(_of(model_name, str), model_name),
+                params={
+                    key: shared.setdefault(value, value)
+                    if isinstance(value, str) and len(value) <= 64
+                    else value
+                    for key, value in _of(params, dict).items()
+                },
+                media=_pick(media, media_index),
+                fingerprint=_of(fingerprint, str),
+                billing=_pick(billings, billing),
+                link_form=LinkForm(_of(link_form, str)),
+                description=_optional_str(description),
+                labels=_pick(maps, labels),
+                source=source(path, line, col),
+            )
+        )
+    return Desired(
+        videos=tuple(videos),
+        assets=tuple(assets),
+        specs_digest=_of(document["specs_digest"], str),
+    )
+
+
+def _of(value: object, kind: type[_T]) -> _T:
+    # ``type(...) is``: a bool is not an int here, and JSON gives no subclasses.
+    if type(value) is not kind:
+        raise TypeError(f"expected {kind.__name__}, got {type(value).__name__}")
+    return value
+
+
+def _optional_str(value: object) -> str | None:
+    return None if value is None else _of(value, str)
+
+
+def _pick(table: list[_T], index: object) -> _T:
+    position = _of(index, int)
+    if not 0 <= position < len(table):
+        raise IndexError(f"reference {position} outside a table of {len(table)}")
+    return table[position]
+
+
+def _billing(row: object) -> Billing:
+    mode, units, price_key = _of(row, list)
+    if type(units) is int:
+        units = float(units)
+    return Billing(
+        mode=BillingMode(_of(mode, str)), units=_of(units, float), price_key=_of(price_key, str)
+    )
+
+
+def _str_map(value: object) -> dict[str, str]:
+    return {key: _of(item, str) for key, item in _of(value, dict).items()}
+
+
+def _media(value: object) -> dict[str, tuple[str, ...]]:
+    return {
+        field: tuple(_of(ref, str) for ref in _of(refs, list))
+        for field, refs in _of(value, dict).items()
+    }
