@@ -14,8 +14,14 @@ import sqlalchemy as sa
 from reconciler.errors import StateConflict
 from reconciler.stateview import VideoStatus
 from reconciler.store.records import OpKind
-from reconciler.store.schema import Asset, Task, Video
-from reconciler.store.writes import StateWriter, utcnow
+from reconciler.store.schema import Asset, Video
+from reconciler.store.writes import (
+    SELECT_TASK,
+    UPDATE_TASK,
+    UPDATE_VIDEO,
+    StateWriter,
+    utcnow,
+)
 
 
 class Keep(enum.Enum):
@@ -49,7 +55,7 @@ class StateUpdater(StateWriter):
         video_status = VideoStatus(status)
         now = utcnow()
         with self._write() as conn:
-            task = conn.execute(sa.select(Task).where(Task.task_id == task_id)).first()
+            task = conn.execute(SELECT_TASK, {"b_task_id": task_id}).first()
             video = self._video_row(conn, address)
             current = video is not None and video.task_id == task_id
             video_new = {
@@ -82,17 +88,9 @@ class StateUpdater(StateWriter):
                 return False
             self._bump(conn)
             if task_changed:
-                conn.execute(
-                    sa.update(Task)
-                    .where(Task.task_id == task_id)
-                    .values(updated_at=now, **task_new)
-                )
+                conn.execute(UPDATE_TASK, {"b_task_id": task_id, "updated_at": now, **task_new})
             if video_changed:
-                conn.execute(
-                    sa.update(Video)
-                    .where(Video.address == address)
-                    .values(updated_at=now, **video_new)
-                )
+                conn.execute(UPDATE_VIDEO, {"b_address": address, "updated_at": now, **video_new})
             old = video.status if current and video is not None else (task.status if task else "")
             self._journal(
                 conn,
@@ -109,9 +107,13 @@ class StateUpdater(StateWriter):
             video = self._require_video(conn, address)
             self._bump(conn)
             conn.execute(
-                sa.update(Video)
-                .where(Video.address == address)
-                .values(file_path=path, file_sha256=sha256, updated_at=utcnow())
+                UPDATE_VIDEO,
+                {
+                    "b_address": address,
+                    "file_path": path,
+                    "file_sha256": sha256,
+                    "updated_at": utcnow(),
+                },
             )
             self._journal(
                 conn,

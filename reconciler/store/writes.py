@@ -3,13 +3,19 @@ paid create (intent, then its outcome). Later updates live in ``updates``, hand 
 ``edits``.
 
 Each public method here and there is ONE small explicit transaction, committed before
-it returns; each bumps ``meta.serial`` (what a saved plan is checked against) and writes
+it returns (or, inside ``group()``, one savepoint of the group's transaction, committed
+when the group ends); each bumps ``meta.serial`` (what a saved plan is checked against) and writes
 an operations row. Paid calls are split in two: ``record_intent`` is committed *before* the create
 request, and exactly one of ``record_created`` / ``record_rejected`` /
 ``record_uncertain`` closes it. An intent left open (the process died) stays visible to
 ``open_intents`` and, through the video's ``creating`` status, to the planner.
 
 Runs and the lock are bookkeeping, not state a plan depends on: they do not bump serial.
+
+The statements of the frequent writes (a create, a poll, a download) are built once, at
+import, over the Core tables, and executed with parameter dicts: SQLAlchemy then reuses
+their compiled form instead of building and cache-keying a new statement per call, which
+was most of the CPU of an apply (benchmarks/apply.py, "store only").
 """
 
 from __future__ import annotations
@@ -19,13 +25,15 @@ import json
 import logging
 import os
 import socket
+import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from typing import cast
 
 import sqlalchemy as sa
 from pydantic import JsonValue
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError
 
 from reconciler.errors import StateConflict, StateUnavailable
@@ -36,6 +44,44 @@ from reconciler.store.records import OpKind, OpState
 from reconciler.store.schema import Meta, Operation, Run, Task, Video
 
 log = logging.getLogger(__name__)
+
+Row = sa.Row[*tuple[object, ...]]  # a row of any shape; columns read by name
+
+META = cast(sa.Table, Meta.__table__)
+VIDEOS = cast(sa.Table, Video.__table__)
+TASKS = cast(sa.Table, Task.__table__)
+OPERATIONS = cast(sa.Table, Operation.__table__)
+
+# Prebuilt statements (see the module docstring). Bound parameters of WHERE clauses are
+# named ``b_*`` so they never clash with the column names an UPDATE's SET takes from the
+# parameter dict.
+BUMP_SERIAL = (
+    sa.update(META).where(META.c.id == 1).values(serial=META.c.serial + 1).returning(META.c.serial)
+)
+INSERT_OPERATION = sa.insert(OPERATIONS).returning(OPERATIONS.c.id)
+SELECT_OPERATION = sa.select(
+    OPERATIONS.c.address, OPERATIONS.c.fingerprint, OPERATIONS.c.run_id, OPERATIONS.c.state
+).where(OPERATIONS.c.id == sa.bindparam("b_id"))
+UPDATE_OPERATION = sa.update(OPERATIONS).where(OPERATIONS.c.id == sa.bindparam("b_id"))
+SUPERSEDE_INTENTS = (
+    sa.update(OPERATIONS)
+    .where(
+        OPERATIONS.c.address == sa.bindparam("b_address"),
+        OPERATIONS.c.state == OpState.INTENT.value,
+    )
+    .values(
+        state=OpState.UNCERTAIN.value,
+        finished_at=sa.bindparam("b_now"),
+        message="superseded by a later create for the same address",
+    )
+)
+SELECT_VIDEO = sa.select(VIDEOS).where(VIDEOS.c.address == sa.bindparam("b_address"))
+SELECT_VIDEO_SPEC = sa.select(VIDEOS.c.spec).where(VIDEOS.c.address == sa.bindparam("b_address"))
+INSERT_VIDEO = sa.insert(VIDEOS)
+UPDATE_VIDEO = sa.update(VIDEOS).where(VIDEOS.c.address == sa.bindparam("b_address"))
+SELECT_TASK = sa.select(TASKS).where(TASKS.c.task_id == sa.bindparam("b_task_id"))
+INSERT_TASK = sa.insert(TASKS)
+UPDATE_TASK = sa.update(TASKS).where(TASKS.c.task_id == sa.bindparam("b_task_id"))
 
 
 def utcnow() -> datetime:
@@ -80,29 +126,74 @@ def _keys(value: JsonValue) -> Iterator[str]:
 class StateWriter(StateReader):
     """Every mutation of the state. Callers hold the lock (``StateStore.lock``)."""
 
+    def __init__(self, engine: Engine, url: str) -> None:
+        super().__init__(engine, url)
+        # The connection of the group this thread is running, if any (see ``group``).
+        self._grouped = threading.local()
+
+    def _group_connection(self) -> Connection | None:
+        return cast(Connection | None, getattr(self._grouped, "conn", None))
+
+    @contextmanager
+    def group(self) -> Iterator[None]:
+        """Run this thread's writes inside the block in ONE transaction, committed at its end.
+
+        Each write keeps its own SAVEPOINT, so a write that fails is undone alone and the
+        others still commit; reads inside the block see the group's writes. Nothing in the
+        group is durable before the block has ended without an error: a caller must not
+        report a write as done, or act on it (send the paid request an intent announces),
+        before then. The executor's writer thread uses this to commit all the writes that
+        queued up while it was busy with one fsync (group commit).
+        """
+        if self._group_connection() is not None:
+            raise RuntimeError("state write groups do not nest")
+        try:
+            with (
+                self._engine.connect().execution_options(**{WRITE: True}) as conn,
+                conn.begin(),
+            ):
+                self._grouped.conn = conn
+                try:
+                    yield
+                finally:
+                    self._grouped.conn = None
+        except OperationalError as exc:
+            raise self._unavailable(exc) from exc
+
     @contextmanager
     def _write(self) -> Iterator[Connection]:
+        grouped = self._group_connection()
         try:
+            if grouped is not None:
+                with grouped.begin_nested():
+                    yield grouped
+                return
             with (
                 self._engine.connect().execution_options(**{WRITE: True}) as conn,
                 conn.begin(),
             ):
                 yield conn
         except OperationalError as exc:
-            raise StateUnavailable(
-                f"writing to the state database {self.url!r} failed: {exc.orig or exc}",
-                hint="check that the database is reachable and not busy, then retry",
-            ) from exc
+            raise self._unavailable(exc) from exc
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        grouped = self._group_connection()
+        if grouped is not None:  # see the group's own writes, committed or not yet
+            yield grouped
+            return
+        with super()._read() as conn:
+            yield conn
+
+    def _unavailable(self, exc: OperationalError) -> StateUnavailable:
+        return StateUnavailable(
+            f"writing to the state database {self.url!r} failed: {exc.orig or exc}",
+            hint="check that the database is reachable and not busy, then retry",
+        )
 
     @staticmethod
     def _bump(conn: Connection) -> int:
-        result = conn.execute(
-            sa.update(Meta)
-            .where(Meta.id == 1)
-            .values(serial=Meta.serial + 1)
-            .returning(Meta.serial)
-        )
-        return int(result.scalar_one())
+        return int(conn.execute(BUMP_SERIAL).scalar_one())
 
     @staticmethod
     def _journal(
@@ -119,28 +210,27 @@ class StateWriter(StateReader):
     ) -> int:
         now = utcnow()
         result = conn.execute(
-            sa.insert(Operation)
-            .values(
-                run_id=run_id,
-                kind=kind.value,
-                address=address,
-                fingerprint=fingerprint,
-                request=dict(request) if request is not None else None,
-                state=state.value,
-                task_id=task_id,
-                message=message,
-                created_at=now,
-                finished_at=None if state is OpState.INTENT else now,
-            )
-            .returning(Operation.id)
+            INSERT_OPERATION,
+            {
+                "run_id": run_id,
+                "kind": kind.value,
+                "address": address,
+                "fingerprint": fingerprint,
+                "request": dict(request) if request is not None else None,
+                "state": state.value,
+                "task_id": task_id,
+                "message": message,
+                "created_at": now,
+                "finished_at": None if state is OpState.INTENT else now,
+            },
         )
         return int(result.scalar_one())
 
     @staticmethod
-    def _video_row(conn: Connection, address: str) -> sa.Row[Video] | None:
-        return conn.execute(sa.select(Video).where(Video.address == address)).first()
+    def _video_row(conn: Connection, address: str) -> Row | None:
+        return conn.execute(SELECT_VIDEO, {"b_address": address}).first()
 
-    def _require_video(self, conn: Connection, address: str) -> sa.Row[Video]:
+    def _require_video(self, conn: Connection, address: str) -> Row:
         row = self._video_row(conn, address)
         if row is None:
             raise StateConflict(
@@ -194,15 +284,7 @@ class StateWriter(StateReader):
             self._bump(conn)
             # An older intent for the address that never got an answer is superseded:
             # it stays in the journal as uncertain, never silently "open" again.
-            conn.execute(
-                sa.update(Operation)
-                .where(Operation.address == address, Operation.state == OpState.INTENT)
-                .values(
-                    state=OpState.UNCERTAIN.value,
-                    finished_at=now,
-                    message="superseded by a later create for the same address",
-                )
-            )
+            conn.execute(SUPERSEDE_INTENTS, {"b_address": address, "b_now": now})
             op_id = self._journal(
                 conn,
                 kind=kind,
@@ -230,20 +312,16 @@ class StateWriter(StateReader):
             row = self._video_row(conn, address)
             if row is None:
                 conn.execute(
-                    sa.insert(Video).values(address=address, attempts=1, created_at=now, **fields)
+                    INSERT_VIDEO, {"address": address, "attempts": 1, "created_at": now, **fields}
                 )
             else:
                 # Attempts count creates of the current fingerprint (the retry limit).
                 attempts = row.attempts + 1 if row.fingerprint == fingerprint else 1
-                conn.execute(
-                    sa.update(Video)
-                    .where(Video.address == address)
-                    .values(attempts=attempts, **fields)
-                )
+                conn.execute(UPDATE_VIDEO, {"b_address": address, "attempts": attempts, **fields})
             return op_id
 
-    def _open_intent(self, conn: Connection, op_id: int) -> sa.Row[Operation]:
-        op = conn.execute(sa.select(Operation).where(Operation.id == op_id)).first()
+    def _open_intent(self, conn: Connection, op_id: int) -> Row:
+        op = conn.execute(SELECT_OPERATION, {"b_id": op_id}).first()
         if op is None or op.state != OpState.INTENT:
             state = "missing" if op is None else op.state
             raise StateConflict(
@@ -259,32 +337,40 @@ class StateWriter(StateReader):
         with self._write() as conn:
             op = self._open_intent(conn, op_id)
             self._bump(conn)
-            video = self._video_row(conn, op.address)
-            spec = video.spec if video is not None else {}
+            spec = conn.execute(SELECT_VIDEO_SPEC, {"b_address": op.address}).scalar()
             conn.execute(
-                sa.insert(Task).values(
-                    task_id=task_id,
-                    address=op.address,
-                    fingerprint=op.fingerprint,
-                    spec=spec,
-                    status=video_status.value,
-                    error_message=None,
-                    cost=cost,
-                    run_id=op.run_id,
-                    operation_id=op_id,
-                    created_at=now,
-                    updated_at=now,
-                )
+                INSERT_TASK,
+                {
+                    "task_id": task_id,
+                    "address": op.address,
+                    "fingerprint": op.fingerprint,
+                    "spec": spec if spec is not None else {},
+                    "status": video_status.value,
+                    "error_message": None,
+                    "cost": cost,
+                    "run_id": op.run_id,
+                    "operation_id": op_id,
+                    "created_at": now,
+                    "updated_at": now,
+                },
             )
             conn.execute(
-                sa.update(Operation)
-                .where(Operation.id == op_id)
-                .values(state=OpState.DONE.value, task_id=task_id, finished_at=now)
+                UPDATE_OPERATION,
+                {
+                    "b_id": op_id,
+                    "state": OpState.DONE.value,
+                    "task_id": task_id,
+                    "finished_at": now,
+                },
             )
             conn.execute(
-                sa.update(Video)
-                .where(Video.address == op.address)
-                .values(status=video_status.value, task_id=task_id, updated_at=now)
+                UPDATE_VIDEO,
+                {
+                    "b_address": op.address,
+                    "status": video_status.value,
+                    "task_id": task_id,
+                    "updated_at": now,
+                },
             )
 
     def record_rejected(self, op_id: int, *, message: str) -> None:
@@ -301,12 +387,15 @@ class StateWriter(StateReader):
             op = self._open_intent(conn, op_id)
             self._bump(conn)
             conn.execute(
-                sa.update(Operation)
-                .where(Operation.id == op_id)
-                .values(state=state.value, message=message, finished_at=now)
+                UPDATE_OPERATION,
+                {"b_id": op_id, "state": state.value, "message": message, "finished_at": now},
             )
             conn.execute(
-                sa.update(Video)
-                .where(Video.address == op.address)
-                .values(status=status.value, error_message=message, updated_at=now)
+                UPDATE_VIDEO,
+                {
+                    "b_address": op.address,
+                    "status": status.value,
+                    "error_message": message,
+                    "updated_at": now,
+                },
             )
