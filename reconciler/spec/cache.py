@@ -57,10 +57,14 @@ ENV_NO_CACHE = "RECONCILER_NO_SPEC_CACHE"
 
 @dataclass(frozen=True, slots=True)
 class SpecInput:
-    """One spec file as read: the name diagnostics use and its bytes."""
+    """One spec file as read: the name diagnostics use and the sha256 of its bytes."""
 
     shown: str
-    data: bytes
+    digest: bytes
+
+    @classmethod
+    def of(cls, shown: str, data: bytes) -> SpecInput:
+        return cls(shown, hashlib.sha256(data).digest())
 
 
 def _code_digest() -> str:
@@ -91,7 +95,7 @@ def cache_key(inputs: Sequence[SpecInput], config: ProjectConfig) -> str:
     for item in inputs:
         name = item.shown.encode("utf-8")
         digest.update(len(name).to_bytes(8, "big") + name)
-        digest.update(hashlib.sha256(item.data).digest())
+        digest.update(item.digest)
     return digest.hexdigest()
 
 

@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import itertools
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
+from pydantic import JsonValue
+
 from reconciler.errors import Diagnostic
-from reconciler.model import DesiredVideo, LinkForm, SourcePos, video_address
+from reconciler.model import Billing, DesiredVideo, LinkForm, SourcePos, video_address
 from reconciler.spec.check import Checker
 from reconciler.spec.fingerprint import billing, fingerprint
 from reconciler.spec.suggest import did_you_mean
@@ -33,45 +36,91 @@ class RawVideo:
     name_pos: Pos
     path: str
     fields: YMap
-    defaults: tuple[str, YMap] | None
+    # The file's ``defaults`` as fields, built once per file and shared by its videos.
+    defaults: dict[str, Located] | None
 
 
 class VideoExpander:
-    def __init__(
-        self,
-        videos: dict[str, RawVideo],
-        validator: InstanceValidator,
-        diags: list[Diagnostic],
-        broken: set[str] | None = None,
-    ) -> None:
-        self._videos = videos
-        self._broken = broken or set()
+    """Expands videos file by file, as soon as everything they depend on is known.
+
+    A video is expanded when its file is added if it has no ``extends`` of its own and
+    every asset name it uses is already declared; its located tree can then be dropped
+    with the rest of its file. The others wait in ``pending`` (an asset may be declared,
+    or a base video written, in a later file) and are expanded by ``finish``, with every
+    name known. A base video that was already expanded and dropped is read again from
+    its file (``reread``); a base named in its own file is kept instead. The result is
+    the same as expanding everything at the end; only one file's tree (plus the waiting
+    videos) is alive at a time.
+    """
+
+    def __init__(self, validator: InstanceValidator, diags: list[Diagnostic]) -> None:
         self._validator = validator
         self._diags = diags
+        self.videos: list[DesiredVideo] = []
+        # Every declared video (for `extends` and hints): the index of its file.
+        self._home: dict[str, int] = {}
+        self._broken: set[str] = set()  # declared, but not a mapping (already reported)
+        self._pending: dict[str, RawVideo] = {}
+        self._kept: dict[str, RawVideo] = {}  # expanded bases that pending videos name
         self._effective: dict[str, dict[str, Located] | None] = {}
-        # One file's defaults serve every video of that file: build them once per table.
-        self._defaults: dict[int, dict[str, Located]] = {}
+        self._shared = _Shared()
 
-    def expand_all(self) -> list[DesiredVideo]:
-        out: list[DesiredVideo] = []
-        for name in sorted(self._videos):
+    def add_file(self, index: int, videos: list[RawVideo], broken: list[str]) -> None:
+        """The declared videos of file ``index`` (names already checked unique)."""
+        self._broken.update(broken)
+        for raw in videos:
+            self._home[raw.name] = index
+        bases: set[str] = set()
+        for raw in videos:
+            base = raw.fields.get("extends")
+            if base is None:
+                fields = self._own_fields(raw)
+                if self._validator.names_known(fields):
+                    self.videos.extend(self._instances(raw, fields))
+                    continue
+            elif isinstance(base, YScalar) and isinstance(base.value, str):
+                bases.add(base.value)
+            self._pending[raw.name] = raw
+        self._kept.update((raw.name, raw) for raw in videos if raw.name in bases)
+
+    def finish(self, reread: Callable[[int, set[str]], list[RawVideo]]) -> list[DesiredVideo]:
+        """Expand the waiting videos; ``reread(index, names)`` gives back the named videos
+        of file ``index``. Returns every instance, in no particular order."""
+        missing: dict[int, set[str]] = {}
+        for raw in self._pending.values():
+            base = raw.fields.get("extends")
+            target = base.value if isinstance(base, YScalar) else None
+            if (
+                isinstance(target, str)
+                and target in self._home
+                and target not in self._pending
+                and target not in self._kept
+            ):
+                missing.setdefault(self._home[target], set()).add(target)
+        for index, names in sorted(missing.items()):
+            self._kept.update((raw.name, raw) for raw in reread(index, names) if raw.name in names)
+        for name in sorted(self._pending):
             fields = self.effective(name, ())
             if fields is not None:
-                out.extend(self._instances(self._videos[name], fields))
-        return out
+                self.videos.extend(self._instances(self._pending[name], fields))
+        return self.videos
+
+    def _own_fields(self, raw: RawVideo) -> dict[str, Located]:
+        """The file's defaults overlaid with the video's own fields."""
+        result: dict[str, Located] = {}
+        if raw.defaults is not None:
+            result.update(raw.defaults)
+        for key, pos, value in raw.fields.entries:
+            result[key] = Located(value, raw.path, pos)
+        return result
 
     def effective(self, name: str, chain: tuple[str, ...]) -> dict[str, Located] | None:
         if name in self._effective:
             return self._effective[name]
-        raw = self._videos[name]
+        raw = self._pending.get(name) or self._kept[name]
         result: dict[str, Located] = {}
         if raw.defaults is not None:
-            path, table = raw.defaults
-            defaults = self._defaults.get(id(table))
-            if defaults is None:
-                defaults = {k: Located(v, path, pos, True) for k, pos, v in table.entries}
-                self._defaults[id(table)] = defaults
-            result.update(defaults)
+            result.update(raw.defaults)
         own = {k: Located(v, raw.path, pos) for k, pos, v in raw.fields.entries}
         base_at = own.pop("extends", None)
         ok = True
@@ -91,10 +140,12 @@ class VideoExpander:
                 ok = False
             elif target in self._broken:
                 ok = False  # the base's own problem is already reported
-            elif target not in self._videos:
-                hint = did_you_mean(target, self._videos) or "name a video defined in any spec file"
+            elif target not in self._home:
+                hint = did_you_mean(target, self._home) or "name a video defined in any spec file"
                 check.error(base_at.node.pos, f"`extends` names unknown video {target!r}", hint)
                 ok = False
+            elif target not in self._pending and target not in self._kept:
+                ok = False  # its file could not be read again (already reported)
             else:
                 base = self.effective(target, (*chain, name))
                 if base is None:
@@ -122,6 +173,8 @@ class VideoExpander:
             return []
         out: list[DesiredVideo] = []
         source = SourcePos(path=raw.path, line=raw.name_pos.line, col=raw.name_pos.col)
+        shared = self._shared
+        labels = shared.mapping(labels)
         for combo in combos:
             instance = dict(fields)
             labels_of_combo: dict[str, str] = {}
@@ -132,17 +185,20 @@ class VideoExpander:
             if checked is None:
                 continue
             model = checked.caps.name
-            bill = billing(checked.caps, checked.params, checked.media)
+            bill = shared.billing(billing(checked.caps, checked.params, checked.media))
+            matrix = shared.mapping(labels_of_combo)
+            params = shared.params(checked.params)
+            media = shared.media(checked.media)
             for take in range(1, takes + 1):
                 out.append(
                     DesiredVideo(
                         address=video_address(raw.name, labels_of_combo, take),
                         name=raw.name,
                         take=take,
-                        matrix=labels_of_combo,
+                        matrix=matrix,
                         model=model,
-                        params=checked.params,
-                        media=checked.media,
+                        params=params,
+                        media=media,
                         fingerprint=fingerprint(model, checked.params, checked.media_hashes, take),
                         billing=bill,
                         link_form=LinkForm(checked.caps.media_link),
@@ -243,3 +299,36 @@ class VideoExpander:
             )
             return None
         return [list(combo) for combo in itertools.product(*axes)]
+
+
+class _Shared:
+    """Values that many videos carry equal, kept once: label and matrix sets, media sets,
+    billings, and the short texts of ``params`` (ratios, resolutions, ...). The model
+    allows it (``reconciler.model``: its dicts are read-only); at 100,000 videos it is
+    tens of MiB (docs/PERFORMANCE.md)."""
+
+    SHORT = 64  # longer texts (prompts) are rarely equal: not worth a lookup
+
+    def __init__(self) -> None:
+        self._maps: dict[tuple[tuple[str, str], ...], dict[str, str]] = {}
+        self._media: dict[tuple[tuple[str, tuple[str, ...]], ...], dict[str, tuple[str, ...]]] = {}
+        self._billings: dict[Billing, Billing] = {}
+        self._texts: dict[str, str] = {}
+
+    def mapping(self, value: dict[str, str]) -> dict[str, str]:
+        return self._maps.setdefault(tuple(value.items()), value)
+
+    def media(self, value: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+        return self._media.setdefault(tuple(value.items()), value)
+
+    def billing(self, value: Billing) -> Billing:
+        return self._billings.setdefault(value, value)
+
+    def params(self, params: dict[str, JsonValue]) -> dict[str, JsonValue]:
+        texts = self._texts
+        return {
+            key: texts.setdefault(value, value)
+            if isinstance(value, str) and len(value) <= self.SHORT
+            else value
+            for key, value in params.items()
+        }

@@ -5,11 +5,12 @@ collect names across files (duplicates name both places), resolve assets, expand
 video (``extends``, ``matrix``, ``takes``) and validate every instance. Every problem of
 every file is collected and raised once as a ``SpecError``.
 
-Speed (benchmarks/plan.py): a successful load is cached by content (``spec.cache``), so
-a plan with no spec change skips parsing and validation; the cyclic GC is paused while
-the (long-lived, acyclic) trees and models are built, which it would otherwise scan
-again and again.
-"""
+Speed and memory (benchmarks/plan.py, benchmarks/scale.py): a successful load is cached
+by content (``spec.cache``), so a plan with no spec change skips parsing and validation;
+files are loaded one at a time and a video is expanded as soon as what it uses is known
+(``expand.VideoExpander``), so the located trees of all files are never alive together;
+the cyclic GC is paused while the (long-lived, acyclic) trees and values are built,
+which it would otherwise scan again and again."""
 
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ from reconciler.spec.cache import SpecCache, SpecInput, cache_key
 from reconciler.spec.check import Checker
 from reconciler.spec.config import ProjectConfig, capabilities
 from reconciler.spec.expand import RawVideo, VideoExpander
-from reconciler.spec.validate import InstanceValidator
+from reconciler.spec.validate import InstanceValidator, Located
 from reconciler.spec.yamlnodes import Pos, YamlReader, YMap, YNode
 
 TOP_KEYS = ("defaults", "assets", "videos")
@@ -83,21 +84,27 @@ def load_desired(project_root: Path, specs_dir: Path, config: ProjectConfig) -> 
         )
     reader = YamlReader()
     with _gc_paused():
-        inputs: list[tuple[Path, SpecInput]] = []
+        # The cache key needs every file's digest, the load one file at a time: the bytes
+        # are read again by the load rather than all kept (50 MB at 100,000 videos).
+        files: list[tuple[Path, str]] = []
+        inputs: list[SpecInput] = []
         for path in spec_files(specs_dir):
             shown = _shown(path, project_root)
             data = reader.read_bytes(path, shown, diags)
             if data is not None:
-                inputs.append((path, SpecInput(shown, data)))
+                files.append((path, shown))
+                inputs.append(SpecInput.of(shown, data))
         if diags:  # unreadable files: never cached, reported by the full load
-            return _load(project_root, config, reader, inputs, diags)
+            return _Load(project_root, config, reader, files, diags).run()
         cache = SpecCache(project_root)
-        key = cache_key([item for _, item in inputs], config)
-        cached = cache.get(key)
+        cached = cache.get(cache_key(inputs, config))
         if cached is not None:
             return cached
-        desired = _load(project_root, config, reader, inputs, diags)
-        cache.put(key, desired)
+        load = _Load(project_root, config, reader, files, diags)
+        desired = load.run()
+        # Keyed by what was parsed, so a file edited since the first read cannot be
+        # cached under the digest of its old bytes.
+        cache.put(cache_key(load.parsed, config), desired)
         return desired
 
 
@@ -112,97 +119,159 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _load(
-    project_root: Path,
-    config: ProjectConfig,
-    reader: YamlReader,
-    inputs: list[tuple[Path, SpecInput]],
-    diags: list[Diagnostic],
-) -> Desired:
-    table = capabilities(config)
-    digest = hashlib.sha256()
-    raw_assets: dict[str, RawAsset] = {}
-    raw_videos: dict[str, RawVideo] = {}
-    asset_seen: dict[str, _Declared] = {}
-    video_seen: dict[str, _Declared] = {}
-    file_defaults: list[tuple[str, YMap]] = []
-    broken_videos: set[str] = set()  # declared, but not a mapping (already reported)
-    for path, spec in inputs:
-        shown, data = spec.shown, spec.data
-        encoded = shown.encode("utf-8")
-        digest.update(len(encoded).to_bytes(8, "big") + encoded)
-        digest.update(len(data).to_bytes(8, "big") + data)
-        root = reader.parse_bytes(data, shown, diags)
-        if root is None:
-            continue
-        check = Checker(shown, diags)
-        top = check.take_map(root, "a spec file")
-        if top is None:
-            continue
-        check.unknown_keys(
-            top, TOP_KEYS, "a spec file", "a spec file has only defaults, assets and videos"
-        )
-        defaults = _defaults(check, top.get("defaults"))
-        if defaults is not None:
-            file_defaults.append(defaults)
-        assets_node = top.get("assets")
-        if assets_node is not None and (amap := check.take_map(assets_node, "`assets`")):
-            for name, pos, node in amap.entries:
+@dataclass(slots=True)
+class _SpecFile:
+    """The top level of one spec file, checked: what the load needs from it."""
+
+    defaults: YMap | None
+    assets: tuple[tuple[str, Pos, YNode], ...]
+    videos: tuple[tuple[str, Pos, YNode], ...]
+
+
+class _Load:
+    """One load of every spec file, file by file (see ``VideoExpander`` for the order).
+
+    Assets are resolved as their file is read; videos are expanded as soon as what they
+    use is known, so only one file's located tree (and the videos still waiting for a
+    later file) is alive at a time.
+    """
+
+    def __init__(
+        self,
+        project_root: Path,
+        config: ProjectConfig,
+        reader: YamlReader,
+        files: list[tuple[Path, str]],
+        diags: list[Diagnostic],
+    ) -> None:
+        self.project_root = project_root
+        self.config = config
+        self.reader = reader
+        self.files = files
+        self.diags = diags
+        self.parsed: list[SpecInput] = []  # each file's digest as the load read it
+
+    def run(self) -> Desired:
+        diags = self.diags
+        digest = hashlib.sha256()
+        assets: dict[str, DesiredAsset] = {}
+        declared_assets: set[str] = set()  # includes assets that fail their own checks
+        asset_seen: dict[str, _Declared] = {}
+        video_seen: dict[str, _Declared] = {}
+        validator = InstanceValidator(capabilities(self.config), assets, declared_assets, diags)
+        known = validator.known_fields()
+        expander = VideoExpander(validator, diags)
+        for index, (path, shown) in enumerate(self.files):
+            data = self.reader.read_bytes(path, shown, diags)
+            if data is None:
+                continue
+            self.parsed.append(SpecInput.of(shown, data))
+            encoded = shown.encode("utf-8")
+            digest.update(len(encoded).to_bytes(8, "big") + encoded)
+            digest.update(len(data).to_bytes(8, "big") + data)
+            spec = _read_spec(self.reader, data, shown, diags)
+            del data
+            if spec is None:
+                continue
+            check = Checker(shown, diags)
+            defaults = None
+            if spec.defaults is not None:
+                _check_defaults(known, shown, spec.defaults, diags)
+                defaults = _located_defaults(shown, spec.defaults)
+            for name, pos, node in spec.assets:
                 if _name_ok(check, name, pos, "asset") and _unique(
                     check, diags, asset_seen, name, shown, pos, "asset"
                 ):
-                    raw_assets[name] = RawAsset(name, pos, node, shown, path.parent)
-        videos_node = top.get("videos")
-        if videos_node is not None and (vmap := check.take_map(videos_node, "`videos`")):
-            for name, pos, node in vmap.entries:
+                    declared_assets.add(name)
+                    raw_asset = RawAsset(name, pos, node, shown, path.parent)
+                    asset = resolve_asset(raw_asset, check, self.project_root)
+                    if asset is not None:
+                        assets[name] = asset
+            videos: list[RawVideo] = []
+            broken: list[str] = []
+            for name, pos, node in spec.videos:
                 if not _name_ok(check, name, pos, "video") or not _unique(
                     check, diags, video_seen, name, shown, pos, "video"
                 ):
                     continue
                 fields = check.take_map(node, f"video {name!r}")
                 if fields is not None:
-                    raw_videos[name] = RawVideo(name, pos, shown, fields, defaults)
+                    videos.append(RawVideo(name, pos, shown, fields, defaults))
                 else:
-                    broken_videos.add(name)
+                    broken.append(name)
+            expander.add_file(index, videos, broken)
+        videos_out = expander.finish(self._reread)
+        if diags:
+            raise SpecError(_unique_diags(diags))
+        for name in sorted(assets):
+            if assets[name].file is not None:
+                digest.update(f"{name}\0{assets[name].content_hash}\n".encode())
+        # Project model overrides change defaults and rules, so they are part of the digest.
+        digest.update(json.dumps(self.config.models, sort_keys=True).encode())
+        return Desired(
+            videos=tuple(sorted(videos_out, key=lambda v: v.address)),
+            assets=tuple(assets[name] for name in sorted(assets)),
+            specs_digest=digest.hexdigest(),
+        )
 
-    assets: dict[str, DesiredAsset] = {}
-    for name in sorted(raw_assets):
-        raw = raw_assets[name]
-        asset = resolve_asset(raw, Checker(raw.spec_path, diags), project_root)
-        if asset is not None:
-            assets[name] = asset
-            if asset.file is not None:
-                digest.update(f"{name}\0{asset.content_hash}\n".encode())
+    def _reread(self, index: int, names: set[str]) -> list[RawVideo]:
+        """The videos ``names`` of file ``index`` again (bases already expanded and
+        dropped that a later video ``extends``). Its problems were reported the first
+        time; the bytes must be the ones parsed then."""
+        path, shown = self.files[index]
+        scratch: list[Diagnostic] = []
+        data = self.reader.read_bytes(path, shown, scratch)
+        if data is None or SpecInput.of(shown, data) not in self.parsed:
+            self.diags.append(
+                Diagnostic(
+                    shown,
+                    1,
+                    1,
+                    "file changed while the specs were being loaded",
+                    "run the command again",
+                )
+            )
+            return []
+        spec = _read_spec(self.reader, data, shown, scratch)
+        if spec is None:
+            return []
+        defaults = None if spec.defaults is None else _located_defaults(shown, spec.defaults)
+        return [
+            RawVideo(name, pos, shown, node, defaults)
+            for name, pos, node in spec.videos
+            if name in names and isinstance(node, YMap)
+        ]
 
-    validator = InstanceValidator(table, assets, set(raw_assets), diags)
-    known = validator.known_fields()
-    for defaults in file_defaults:
-        _check_defaults(known, defaults, diags)
-    expander = VideoExpander(raw_videos, validator, diags, broken_videos)
-    videos = expander.expand_all()
-    if diags:
-        raise SpecError(_unique_diags(diags))
-    # Project model overrides change defaults and rules, so they are part of the digest.
-    digest.update(json.dumps(config.models, sort_keys=True).encode())
-    return Desired(
-        videos=tuple(sorted(videos, key=lambda v: v.address)),
-        assets=tuple(assets[name] for name in sorted(assets)),
-        specs_digest=digest.hexdigest(),
-    )
 
-
-def _defaults(check: Checker, node: YNode | None) -> tuple[str, YMap] | None:
-    if node is None:
+def _read_spec(
+    reader: YamlReader, data: bytes, shown: str, diags: list[Diagnostic]
+) -> _SpecFile | None:
+    root = reader.parse_bytes(data, shown, diags)
+    if root is None:
         return None
-    table = check.take_map(node, "`defaults`")
-    return None if table is None else (check.path, table)
+    check = Checker(shown, diags)
+    top = check.take_map(root, "a spec file")
+    if top is None:
+        return None
+    check.unknown_keys(
+        top, TOP_KEYS, "a spec file", "a spec file has only defaults, assets and videos"
+    )
+    defaults_node = top.get("defaults")
+    defaults = None if defaults_node is None else check.take_map(defaults_node, "`defaults`")
+    assets_node = top.get("assets")
+    assets = None if assets_node is None else check.take_map(assets_node, "`assets`")
+    videos_node = top.get("videos")
+    videos = None if videos_node is None else check.take_map(videos_node, "`videos`")
+    return _SpecFile(defaults, assets.entries if assets else (), videos.entries if videos else ())
 
 
-def _check_defaults(known: set[str], defaults: tuple[str, YMap], diags: list[Diagnostic]) -> None:
-    path, table = defaults
-    check = Checker(path, diags)
+def _located_defaults(path: str, table: YMap) -> dict[str, Located]:
+    return {key: Located(value, path, pos, True) for key, pos, value in table.entries}
+
+
+def _check_defaults(known: set[str], path: str, table: YMap, diags: list[Diagnostic]) -> None:
     allowed = known - {"extends", "description"}
-    check.unknown_keys(table, allowed, "`defaults`")
+    Checker(path, diags).unknown_keys(table, allowed, "`defaults`")
 
 
 def _name_ok(check: Checker, name: str, pos: Pos, kind: str) -> bool:

@@ -25,7 +25,7 @@ from reconciler.spec.capabilities import CapabilityTable, ModelCaps
 from reconciler.spec.check import Checker
 from reconciler.spec.combination import check_combination
 from reconciler.spec.suggest import did_you_mean, one_of
-from reconciler.spec.yamlnodes import Pos, YNode
+from reconciler.spec.yamlnodes import Pos, YMap, YNode, YScalar, YSeq
 
 SCALAR_FIELDS = ("model", "prompt", "duration", "ratio", "orientation", "resolution")
 API_FIELDS = (*SCALAR_FIELDS, *MEDIA_FIELDS)
@@ -82,6 +82,23 @@ class InstanceValidator:
 
     def known_fields(self) -> set[str]:
         return {*API_FIELDS, *META_FIELDS, *self._all_extras}
+
+    def names_known(self, fields: dict[str, Located]) -> bool:
+        """Whether every asset name ``fields`` may refer to (in a media field, or a media
+        field of the ``matrix``) is declared already. Only then can the instance be
+        checked before every file is read: an unknown name may be declared later.
+        Anything that is not a plain name (URLs, ids, wrong types) does not depend on
+        other files."""
+        nodes = [fields[field].node for field in MEDIA_FIELDS if field in fields]
+        matrix = fields.get("matrix")
+        if matrix is not None and isinstance(matrix.node, YMap):
+            nodes += [node for key, _, node in matrix.node.entries if key in MEDIA_FIELDS]
+        for node in nodes:
+            for item in node.items if isinstance(node, YSeq) else (node,):
+                value = item.value if isinstance(item, YScalar) else None
+                if isinstance(value, str) and "://" not in value and value not in self._declared:
+                    return False
+        return True
 
     def checker(self, path: str) -> Checker:
         if path not in self._checkers:

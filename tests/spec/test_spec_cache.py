@@ -57,7 +57,7 @@ def test_second_load_comes_from_the_cache(tmp_path: Path) -> None:
     assert _entry(root).is_file()
     second = load(root)
     assert second == first
-    key = cache_key([SpecInput("specs/a.yaml", SPEC.encode())], ProjectConfig())
+    key = cache_key([SpecInput.of("specs/a.yaml", SPEC.encode())], ProjectConfig())
     assert SpecCache(root).get(key) == first
 
 

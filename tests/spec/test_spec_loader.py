@@ -7,8 +7,10 @@ from pathlib import Path
 import pytest
 
 from reconciler.errors import SpecError
-from reconciler.model import AssetType, BillingMode
+from reconciler.model import AssetType, BillingMode, Desired
 from reconciler.spec import ProjectConfig, builtin_table, load_desired
+from reconciler.spec.expand import RawVideo
+from reconciler.spec.loader import _Load
 from tests.spec.helpers import load, write_project
 
 
@@ -173,3 +175,91 @@ def test_route_specific_defaults_apply_only_where_supported(tmp_path: Path) -> N
     assert videos["video.gz"].params["resolution"] == "1080p"
     assert "generate_audio" not in videos["video.std"].params
     assert "resolution" not in videos["video.std"].params
+
+
+# Files are loaded one at a time (memory, issue 9): a video waits when its base or an
+# asset it names may come from a later file. The result must not depend on that.
+SPLIT = {
+    "specs/a.yaml": (
+        "videos:\n"
+        "  solo:\n    model: seedance2.0-std\n    prompt: solo\n"
+        "  base:\n    model: seedance2.0-std\n    prompt: base\n    ratio: '1:1'\n"
+        "  same-file-child:\n    extends: base\n    ratio: '9:16'\n"
+        "  uses-later-asset:\n    model: seedance2.0-fast-i2v\n    prompt: p\n"
+        "    images: [hero]\n"
+        "  extends-later:\n    extends: later-base\n    duration: 8\n"
+    ),
+    "specs/b.yaml": (
+        "videos:\n"
+        "  solo-child:\n    extends: solo\n    prompt: child of solo\n"
+        "  grandchild:\n    extends: same-file-child\n    takes: 2\n"
+        "  matrix-asset:\n    model: seedance2.0-fast-i2v\n    prompt: p\n"
+        "    matrix:\n      first_image: [hero, still]\n"
+    ),
+    "specs/c.yaml": (
+        "assets:\n"
+        "  hero:\n    url: https://cdn.example.com/hero.png\n"
+        "  still:\n    url: https://cdn.example.com/still.png\n"
+        "videos:\n"
+        "  later-base:\n    model: seedance2.0-std\n    prompt: later\n"
+    ),
+}
+
+
+def _without_sources(desired: Desired) -> list[tuple[object, ...]]:
+    return [
+        (v.address, v.model, v.params, v.media, v.fingerprint, v.billing, v.labels, v.matrix)
+        for v in desired.videos
+    ]
+
+
+def test_split_files_load_like_one_file(tmp_path: Path) -> None:
+    split = load(write_project(tmp_path / "split", SPLIT))
+    merged_text = SPLIT["specs/c.yaml"].split("videos:\n", 1)[0] + "videos:\n"
+    for text in SPLIT.values():
+        merged_text += text.split("videos:\n", 1)[1]
+    merged = load(write_project(tmp_path / "merged", {"specs/all.yaml": merged_text}))
+    assert _without_sources(split) == _without_sources(merged)
+    videos = split.video_map()
+    assert videos["video.solo-child"].params["prompt"] == "child of solo"
+    assert videos["video.grandchild#2"].params["ratio"] == "9:16"
+    assert videos["video.extends-later"].params["duration"] == 8
+    assert videos["video.uses-later-asset"].media == {"images": ("asset.hero",)}
+    assert len([v for v in split.videos if v.name == "matrix-asset"]) == 2
+    assert {v.source.path for v in split.videos if v.name == "solo-child"} == {"specs/b.yaml"}
+
+
+def test_a_name_declared_in_a_later_file_is_still_suggested(tmp_path: Path) -> None:
+    files = {
+        "specs/a.yaml": (
+            "videos:\n  v:\n    model: seedance2.0-fast-i2v\n    prompt: p\n    images: [heros]\n"
+            "  w:\n    extends: bse\n"
+        ),
+        "specs/b.yaml": (
+            "assets:\n  hero:\n    url: https://cdn.example.com/hero.png\n"
+            "videos:\n  base:\n    model: seedance2.0-std\n    prompt: p\n"
+        ),
+    }
+    with pytest.raises(SpecError) as caught:
+        load(write_project(tmp_path, files))
+    assert [(d.message, d.hint) for d in caught.value.diagnostics] == [
+        ("unknown asset 'heros' in `images`", "did you mean 'hero'?"),
+        ("`extends` names unknown video 'bse'", "did you mean 'base'?"),
+    ]
+
+
+def test_a_base_file_edited_during_the_load_is_reported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = write_project(tmp_path, {key: SPLIT[key] for key in ("specs/a.yaml", "specs/b.yaml")})
+    original = _Load._reread
+
+    def edited_first(self: _Load, index: int, names: set[str]) -> list[RawVideo]:
+        (root / "specs" / "a.yaml").write_text(SPLIT["specs/a.yaml"] + "# edited\n")
+        return original(self, index, names)
+
+    monkeypatch.setattr(_Load, "_reread", edited_first)
+    with pytest.raises(SpecError) as caught:
+        load(root)
+    messages = {(d.path, d.message) for d in caught.value.diagnostics}
+    assert ("specs/a.yaml", "file changed while the specs were being loaded") in messages
