@@ -11,6 +11,7 @@ that each short help here matches its command's own.
 
 from __future__ import annotations
 
+import gc
 import logging
 import sys
 import traceback
@@ -108,10 +109,20 @@ class ReconcilerGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*COMMANDS, *self.commands})
 
+    # True while this process is the command itself (run from the command line with no
+    # ``args``); a process that calls ``main(args)``, like the tests, keeps its collector.
+    _owns_process = False
+
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         command = self.commands.get(cmd_name)
         if command is None and cmd_name in COMMANDS:
             command = self.commands[cmd_name] = load_command(cmd_name)
+            if self._owns_process:
+                # What the imports built (modules, classes, functions, tables) lives until
+                # exit: take it out of the cyclic collector's sight, so the collections a
+                # large plan's allocations trigger do not walk it again and again (~15% of
+                # the CPU of a warm plan of 10,000 videos).
+                gc.freeze()
         return command
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
@@ -138,6 +149,7 @@ class ReconcilerGroup(click.Group):
         **extra: object,
     ) -> None:
         debug = "--debug" in (sys.argv[1:] if args is None else list(args))
+        self._owns_process = args is None
         try:
             rv = super().main(args=args, prog_name=prog_name, standalone_mode=False)
         except click.exceptions.Exit as done:

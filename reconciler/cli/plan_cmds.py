@@ -6,6 +6,7 @@ import os
 import sys
 from contextlib import AbstractContextManager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from pydantic import ValidationError
@@ -13,11 +14,14 @@ from pydantic import ValidationError
 from reconciler.app import ApplyRequest, PlanRequest
 from reconciler.app.files import write_atomically
 from reconciler.cli.context import LazyApp
-from reconciler.cli.output import observing, print_result
 from reconciler.errors import PlanError, StalePlan
-from reconciler.executor import Observer
 from reconciler.plan import PLAN_FORMAT_VERSION, Action, Plan
 from reconciler.render import render_json, render_markdown, render_text
+
+# Progress and results (reconciler.cli.output, and with it the executor) are imported by
+# apply and refresh only: `plan` and `show` need neither.
+if TYPE_CHECKING:
+    from reconciler.executor import Observer
 
 FORMATS = click.Choice(["text", "json", "markdown"])
 
@@ -107,6 +111,8 @@ def apply(
     max_cost: float | None,
 ) -> int:
     """Create the missing tasks, wait for them and download the videos."""
+    from reconciler.cli.output import observing, print_result
+
     app = obj.app
     app.settings.require_api_key()  # before planning: fail fast, spend nothing
     request = ApplyRequest(
@@ -167,6 +173,8 @@ def apply(
 @click.pass_obj
 def refresh(obj: LazyApp, wait: bool, lock_timeout: float) -> int:
     """Poll running tasks and download the finished videos."""
+    from reconciler.cli.output import observing, print_result
+
     with observing(total=None, wait=True) as observer:
         result = obj.app.refresh(observer=observer, lock_timeout=lock_timeout, wait=wait)
     print_result(result)

@@ -4,6 +4,11 @@ Owns: finding ``migrations/`` (inside the installed wheel as ``reconciler/_migra
 else next to the package in a checkout), reading the current and head revisions, and
 the rule for opening a database: new -> upgraded to head; behind -> refused unless
 upgrading, with the exact command to run; ahead (unknown revision) -> refused.
+
+Opening a database already at head (every command but the first) is one SELECT of
+``alembic_version`` compared with ``HEAD_REVISION``: Alembic, which costs more to
+import than the rest of a warm ``plan`` together, is imported only to create, upgrade
+or diagnose a database.
 """
 
 from __future__ import annotations
@@ -11,21 +16,29 @@ from __future__ import annotations
 import importlib.resources
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError
 
 from reconciler.errors import StateUnavailable, StateVersionError
 from reconciler.store.engine import WRITE, is_default_url, redact
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 log = logging.getLogger(__name__)
 
 # Key of the PostgreSQL advisory lock that serialises schema changes ("reconcil").
 _MIGRATION_LOCK_KEY = int.from_bytes(b"reconcil", "big") >> 1
+
+# The newest revision in migrations/versions. Bump it with every new migration:
+# tests/store/test_store_migrations.py fails until it names the migrations' one head.
+HEAD_REVISION = "0002"
+
+# Where Alembic records the revision (its default table; migrations/env.py keeps it).
+_READ_REVISION = sa.text("SELECT version_num FROM alembic_version")
 
 
 def migrations_dir() -> Path:
@@ -43,6 +56,8 @@ def migrations_dir() -> Path:
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(migrations_dir()))
     if connection is not None:
@@ -51,29 +66,64 @@ def alembic_config(connection: Connection | None = None) -> Config:
 
 
 def head_revision() -> str:
+    return HEAD_REVISION
+
+
+def _script_head() -> str:
+    """The head of the migration scripts themselves (loads Alembic)."""
+    from alembic.script import ScriptDirectory
+
     heads = ScriptDirectory.from_config(alembic_config()).get_heads()
     if len(heads) != 1:
         raise StateVersionError(f"the migrations have {len(heads)} heads, expected one")
+    if heads[0] != HEAD_REVISION:
+        raise StateVersionError(
+            f"the migrations' head is {heads[0]!r} but HEAD_REVISION says {HEAD_REVISION!r}",
+            hint="set HEAD_REVISION in reconciler/store/migrate.py to the newest migration",
+        )
     return heads[0]
 
 
 def known_revisions() -> set[str]:
+    from alembic.script import ScriptDirectory
+
     script = ScriptDirectory.from_config(alembic_config())
     return {rev.revision for rev in script.walk_revisions()}
 
 
 def current_revision(engine: Engine) -> str | None:
+    """The revision the database is at; None for a new (empty) database.
+
+    One SELECT; only when it fails is the catalogue asked whether the table exists.
+    """
     with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+        try:
+            revisions = conn.execute(_READ_REVISION).scalars().all()
+        except DBAPIError:
+            conn.rollback()  # PostgreSQL: the failed statement aborted the transaction
+            if sa.inspect(conn).has_table("alembic_version"):
+                raise
+            return None
+    if len(revisions) > 1:
+        raise StateVersionError(
+            f"the state database records {len(revisions)} schema revisions "
+            f"({', '.join(sorted(revisions))}), expected one",
+            hint="the alembic_version table was edited by hand; restore it from a backup",
+        )
+    return revisions[0] if revisions else None
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
+    from alembic import command
+
     with engine.connect().execution_options(**{WRITE: True}) as conn:
         command.upgrade(alembic_config(conn), revision)
         conn.commit()
 
 
 def downgrade(engine: Engine, revision: str) -> None:
+    from alembic import command
+
     with engine.connect().execution_options(**{WRITE: True}) as conn:
         command.downgrade(alembic_config(conn), revision)
         conn.commit()
@@ -87,9 +137,12 @@ def upgrade_hint(url: str) -> str:
 
 def ensure_schema(engine: Engine, url: str, *, upgrade_allowed: bool) -> None:
     """Bring a new database to head; refuse (or, when allowed, upgrade) an old one."""
-    head = head_revision()
-    if current_revision(engine) == head:
+    if current_revision(engine) == HEAD_REVISION:
         return
+    from alembic import command
+    from alembic.runtime.migration import MigrationContext
+
+    head = _script_head()
     # Several processes may meet a new database at once: decide and migrate inside one
     # exclusive transaction (SQLite BEGIN IMMEDIATE; a transaction-scoped advisory lock
     # on PostgreSQL), re-reading the revision once we hold it.

@@ -136,6 +136,11 @@ class StateStore(StateEditor):
 
 
 def _ensure_meta(engine: Engine) -> None:
+    """Create the lineage row of a new state. A plain read first: opening an existing
+    state (every command after the first) then takes no write lock."""
+    with engine.connect() as conn:
+        if conn.execute(sa.select(Meta.id).where(Meta.id == 1)).first() is not None:
+            return
     with engine.connect().execution_options(**{WRITE: True}) as conn:
         try:
             with conn.begin():

@@ -1,0 +1,58 @@
+"""Which recorded downloads are still on disk (the planner plans a download for the rest)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from reconciler.app.facade import Reconciler
+from reconciler.app.settings import Flags, resolve
+from reconciler.stateview import Snapshot
+from tests.builders import record, video
+
+
+def _downloaded(root: Path, files: dict[str, str | None]) -> frozenset[str]:
+    app = Reconciler(resolve(Flags(project_dir=str(root))))
+    records = tuple(record(video(name), file_path=path) for name, path in sorted(files.items()))
+    return app._downloaded(Snapshot(lineage="L", serial=1, videos=records))
+
+
+def test_a_recorded_file_counts_only_while_it_is_a_file(tmp_path: Path) -> None:
+    outputs = tmp_path / "outputs"
+    outputs.mkdir()
+    (outputs / "kept.mp4").write_bytes(b"video")
+    (outputs / "dir.mp4").mkdir()
+    (tmp_path / "elsewhere.mp4").write_bytes(b"video")
+    (outputs / "link.mp4").symlink_to(tmp_path / "elsewhere.mp4")
+    (outputs / "dangling.mp4").symlink_to(tmp_path / "gone.mp4")
+    (outputs / "loop.mp4").symlink_to(outputs / "loop.mp4")
+    found = _downloaded(
+        tmp_path,
+        {
+            "kept": "outputs/kept.mp4",
+            "deleted": "outputs/deleted.mp4",
+            "dir": "outputs/dir.mp4",
+            "link": "outputs/link.mp4",
+            "dangling": "outputs/dangling.mp4",
+            "loop": "outputs/loop.mp4",
+            "top": "elsewhere.mp4",
+            "nodir": "missing/kept.mp4",
+            "never": None,
+            "absolute": str(outputs / "kept.mp4"),
+        },
+    )
+    assert found == {"video.kept", "video.link", "video.top", "video.absolute"}
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads any directory")
+def test_a_directory_that_cannot_be_listed_is_looked_into_file_by_file(tmp_path: Path) -> None:
+    outputs = tmp_path / "outputs"
+    outputs.mkdir()
+    (outputs / "a.mp4").write_bytes(b"video")
+    outputs.chmod(0o300)  # no listing, but its files can be reached
+    try:
+        assert _downloaded(tmp_path, {"a": "outputs/a.mp4", "b": "outputs/b.mp4"}) == {"video.a"}
+    finally:
+        outputs.chmod(0o700)
