@@ -16,6 +16,7 @@ from pathlib import Path
 
 from benchmarks.common import PYTHON, clean_env, cpu_median, measure, note, report, run_cli
 from benchmarks.corpus import change_prompts, write_project
+from benchmarks.startup import heavy_imports
 from benchmarks.state import seed
 
 VIDEOS = 10_000
@@ -89,3 +90,5 @@ def run(work: Path, runs: int) -> None:
         cpu_median(floor),
     )
     note(f"target <= 0.6 s: {'met' if warm.median <= 0.6 else 'NOT met'}")
+    loaded = heavy_imports(["--project-dir", str(root), "plan"], env)
+    note(f"warm plan imports: {', '.join(loaded)} (never httpx, alembic, the executor, rich)")

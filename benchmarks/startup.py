@@ -13,7 +13,16 @@ from pathlib import Path
 from benchmarks.common import PYTHON, clean_env, cpu_median, measure, note, report
 from benchmarks.corpus import write_project
 
-HEAVY = ("httpx", "sqlalchemy", "alembic", "reconciler.emulator", "rich", "ruamel", "pydantic")
+HEAVY = (
+    "httpx",
+    "sqlalchemy",
+    "alembic",
+    "reconciler.executor",
+    "reconciler.emulator",
+    "rich",
+    "ruamel",
+    "pydantic",
+)
 
 
 def _run(argv: list[str], env: dict[str, str]) -> None:
@@ -22,7 +31,8 @@ def _run(argv: list[str], env: dict[str, str]) -> None:
     )
 
 
-def _heavy_imports(args: list[str], env: dict[str, str]) -> list[str]:
+def heavy_imports(args: list[str], env: dict[str, str]) -> list[str]:
+    """Which of ``HEAVY`` ``reconciler ARGS`` imports."""
     done = subprocess.run(
         [PYTHON, "-X", "importtime", "-m", "reconciler", *args],
         env=env,
@@ -51,4 +61,4 @@ def run(work: Path, runs: int) -> None:
         report(name, stats, floor.median, "python -c pass", cpu_median(floor))
         met = "met" if stats.median <= targets[name] else "NOT met"
         note(f"target <= {targets[name]} s: {met}")
-        note(f"heavy modules imported: {', '.join(_heavy_imports(args, env)) or 'none'}")
+        note(f"heavy modules imported: {', '.join(heavy_imports(args, env)) or 'none'}")
