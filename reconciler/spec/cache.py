@@ -5,15 +5,23 @@ was built from is unchanged: the bytes and names of every spec file, the loader 
 and code (every file of ``reconciler.spec``, the capability table included, and the
 model), the project config, and each local asset file's size
 and modification time (as git's index does; a changed file is hashed again on the
-rebuild). The entry carries a checksum of its payload, and the payload's structure is
-checked field by field as it is decoded (``decode``), so a truncated, edited or foreign
-file is never trusted: any problem with it means a miss, a normal load and a fresh
-entry. Deleting the directory is always safe. Writes are atomic (temp file + rename)
-and failures to write only log.
+rebuild). The entry ends with a checksum of everything before it, and the payload's
+structure is checked field by field as it is decoded (``_Decoder``), so a truncated,
+edited or foreign file is never trusted: any problem with it means a miss, a normal
+load and a fresh entry. Deleting the directory is always safe. Writes are atomic (temp
+file + rename) and failures to write only log.
 
-The payload (``encode``) is compact JSON: values that many videos share (source paths,
-billings, label and matrix sets, media sets) are written once in tables and referenced
-by index, and they are shared again when read back, as the loader shares them.
+The file is JSON lines, written and read one line at a time so that neither side ever
+holds the whole entry as text (tens of MB at 100,000 videos)::
+
+    {"assets": {...stamps...}, "key": "..."}           the header
+    {"format": 2, "specs_digest": ..., tables...}       values that many videos share
+    [[video row], ... up to ROWS_PER_LINE rows]        as many lines as needed
+    sha256 <hex of every byte above>
+
+Shared values (source paths, billings, label and matrix sets, media sets) are written
+once in tables and referenced by index, and are shared again when read back, as the
+loader shares them.
 """
 
 from __future__ import annotations
@@ -24,11 +32,11 @@ import logging
 import os
 import tempfile
 import time
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Iterator, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import TypeVar
+from typing import BinaryIO, TypeVar
 
 import reconciler
 from reconciler import errors, model
@@ -140,22 +148,20 @@ class SpecCache:
         if not self.enabled:
             return None
         try:
-            raw = self.path.read_bytes()
+            handle = self.path.open("rb")
         except OSError:
             return None
         try:
-            header, _, payload = raw.partition(b"\n")
-            meta = json.loads(header)
-            if not isinstance(meta, dict) or meta.get("key") != key:
+            with handle:
+                desired, stamps = _read_entry(handle, key)
+            if desired is None:
                 return None
-            if meta.get("sha256") != hashlib.sha256(payload).hexdigest():
-                log.warning("ignoring a corrupt spec cache entry at %s", self.path)
-                return None
-            desired = decode(payload)
-            stamps = meta.get("assets")
             if not _usable(stamps) or stamps != _asset_stamps(desired, self.project_root):
                 return None  # a local asset file changed: its content hash must be redone
-        except (ValueError, TypeError, IndexError) as exc:
+        except _Corrupt as exc:
+            log.warning("ignoring a corrupt spec cache entry at %s: %s", self.path, exc)
+            return None
+        except (OSError, ValueError, TypeError, IndexError) as exc:
             log.warning("ignoring an unreadable spec cache entry at %s: %s", self.path, exc)
             return None
         return desired
@@ -163,19 +169,20 @@ class SpecCache:
     def put(self, key: str, desired: Desired) -> None:
         if not self.enabled:
             return
-        payload = encode(desired)
-        meta = {
+        meta: dict[str, object] = {
             "key": key,
-            "sha256": hashlib.sha256(payload).hexdigest(),
             "assets": _asset_stamps(desired, self.project_root),
         }
-        header = json.dumps(meta, sort_keys=True).encode()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(prefix=".desired-", dir=self.path.parent)
             try:
                 with os.fdopen(fd, "wb") as handle:
-                    handle.write(header + b"\n" + payload)
+                    digest = hashlib.sha256()
+                    for line in _entry_lines(meta, desired):
+                        digest.update(line)
+                        handle.write(line)
+                    handle.write(TRAILER + digest.hexdigest().encode() + b"\n")
                 Path(tmp).replace(self.path)
             except BaseException:
                 Path(tmp).unlink(missing_ok=True)
@@ -184,9 +191,15 @@ class SpecCache:
             log.info("could not write the spec cache at %s: %s", self.path, exc)
 
 
-# -- the payload ----------------------------------------------------------------------
+# -- the entry ------------------------------------------------------------------------
 
 _T = TypeVar("_T")
+TRAILER = b"sha256 "
+ROWS_PER_LINE = 1000
+
+
+class _Corrupt(ValueError):
+    """The entry's checksum does not match its bytes."""
 
 
 class _Table:
@@ -204,8 +217,14 @@ class _Table:
         return index
 
 
-def encode(desired: Desired) -> bytes:
-    """The payload of a cache entry for ``desired`` (the layout ``decode`` reads)."""
+def _json_line(value: object) -> bytes:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
+
+
+def _entry_lines(meta: dict[str, object], desired: Desired) -> Iterator[bytes]:
+    """The lines of an entry for ``desired`` (the layout ``_read_entry`` reads), but
+    the trailer."""
+    yield json.dumps(meta, sort_keys=True).encode() + b"\n"
     paths, billings, maps, media = _Table(), _Table(), _Table(), _Table()
 
     def source(pos: SourcePos) -> list[object]:
@@ -214,12 +233,8 @@ def encode(desired: Desired) -> bytes:
     def mapping(value: dict[str, str]) -> int:
         return maps.ref(tuple(value.items()), value)
 
-    assets = [
-        [a.name, a.type.value, a.file, a.url, a.content_hash, *source(a.source)]
-        for a in desired.assets
-    ]
-    videos = [
-        [
+    def row(v: DesiredVideo) -> list[object]:
+        return [
             v.address,
             v.name,
             v.take,
@@ -234,61 +249,93 @@ def encode(desired: Desired) -> bytes:
             mapping(v.labels),
             *source(v.source),
         ]
-        for v in desired.videos
+
+    assets = [
+        [a.name, a.type.value, a.file, a.url, a.content_hash, *source(a.source)]
+        for a in desired.assets
     ]
-    document = {
-        "format": PAYLOAD_FORMAT,
-        "specs_digest": desired.specs_digest,
-        "paths": paths.values,
-        "billings": billings.values,
-        "maps": maps.values,
-        "media": media.values,
-        "assets": assets,
-        "videos": videos,
-    }
-    return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
+    for video in desired.videos:  # fill the tables first: readers need them before rows
+        row(video)
+    yield _json_line(
+        {
+            "format": PAYLOAD_FORMAT,
+            "specs_digest": desired.specs_digest,
+            "videos": len(desired.videos),
+            "paths": paths.values,
+            "billings": billings.values,
+            "maps": maps.values,
+            "media": media.values,
+            "assets": assets,
+        }
+    )
+    videos = desired.videos
+    for start in range(0, len(videos), ROWS_PER_LINE):
+        yield _json_line([row(video) for video in videos[start : start + ROWS_PER_LINE]])
 
 
-def decode(payload: bytes) -> Desired:
-    """The ``Desired`` of a payload written by ``encode``.
+def _read_entry(handle: BinaryIO, key: str) -> tuple[Desired | None, object]:
+    """The ``Desired`` and asset stamps of an entry, or ``(None, None)`` when it was
+    made for another key. Raises ``_Corrupt`` (checksum), or ``ValueError``,
+    ``TypeError`` or ``IndexError`` (structure) for an entry that cannot be trusted."""
+    digest = hashlib.sha256()
+    header = handle.readline()
+    digest.update(header)
+    meta = _of(json.loads(header), dict)
+    if meta.get("key") != key:
+        return None, None
+    tables = handle.readline()
+    digest.update(tables)
+    decoder = _Decoder(_of(json.loads(tables), dict))
+    videos: list[DesiredVideo] = []
+    for line in handle:
+        if line.startswith(TRAILER):
+            if line != TRAILER + digest.hexdigest().encode() + b"\n" or handle.read(1):
+                raise _Corrupt("checksum mismatch")
+            return decoder.desired(videos), meta.get("assets")
+        digest.update(line)
+        videos.extend(decoder.video(row) for row in _of(json.loads(line), list))
+    raise _Corrupt("no checksum: the entry is truncated")
 
-    Every field is checked for its type (and enums for their values) as it is read; any
-    mismatch raises ``ValueError``, ``TypeError`` or ``IndexError``, which the cache
-    treats as a miss. Short strings of ``params`` (ratios, resolutions, ...) are shared,
-    as the loader shares them.
-    """
-    document = _of(json.loads(payload), dict)
-    if document.get("format") != PAYLOAD_FORMAT:
-        raise ValueError("not a payload of this format")
-    paths = [_of(path, str) for path in _of(document["paths"], list)]
-    billings = [_billing(row) for row in _of(document["billings"], list)]
-    maps = [_str_map(value) for value in _of(document["maps"], list)]
-    media = [_media(value) for value in _of(document["media"], list)]
-    sources: dict[tuple[int, int, int], SourcePos] = {}
 
-    def source(path: object, line: object, col: object) -> SourcePos:
+class _Decoder:
+    """Reads an entry's values back, checking each field's type (and enums their
+    values): any mismatch raises ``ValueError``, ``TypeError`` or ``IndexError``. Short
+    strings of ``params`` (ratios, resolutions, ...) are shared, as the loader shares
+    them."""
+
+    def __init__(self, tables: dict[str, object]) -> None:
+        if tables.get("format") != PAYLOAD_FORMAT:
+            raise ValueError("not an entry of this format")
+        self.specs_digest = _of(tables["specs_digest"], str)
+        self.count = _of(tables["videos"], int)
+        self.paths = [_of(path, str) for path in _of(tables["paths"], list)]
+        self.billings = [_billing(row) for row in _of(tables["billings"], list)]
+        self.maps = [_str_map(value) for value in _of(tables["maps"], list)]
+        self.media = [_media(value) for value in _of(tables["media"], list)]
+        self.sources: dict[tuple[int, int, int], SourcePos] = {}
+        self.texts: dict[str, str] = {}
+        self.assets = tuple(self.asset(row) for row in _of(tables["assets"], list))
+
+    def source(self, path: object, line: object, col: object) -> SourcePos:
         key = (_of(path, int), _of(line, int), _of(col, int))
-        pos = sources.get(key)
+        pos = self.sources.get(key)
         if pos is None:
-            pos = sources[key] = SourcePos(path=_pick(paths, key[0]), line=key[1], col=key[2])
+            pos = SourcePos(path=_pick(self.paths, key[0]), line=key[1], col=key[2])
+            self.sources[key] = pos
         return pos
 
-    assets: list[DesiredAsset] = []
-    for row in _of(document["assets"], list):
+    def asset(self, row: object) -> DesiredAsset:
         name, kind, file, url, content_hash, path, line, col = _of(row, list)
-        assets.append(
-            DesiredAsset(
-                name=_of(name, str),
-                type=AssetType(_of(kind, str)),
-                file=_optional_str(file),
-                url=_optional_str(url),
-                content_hash=_of(content_hash, str),
-                source=source(path, line, col),
-            )
+        return DesiredAsset(
+            name=_of(name, str),
+            type=AssetType(_of(kind, str)),
+            file=_optional_str(file),
+            url=_optional_str(url),
+            content_hash=_of(content_hash, str),
+            source=self.source(path, line, col),
         )
-    shared: dict[str, str] = {}
-    videos: list[DesiredVideo] = []
-    for row in _of(document["videos"], list):
+
+    def video(self, row: object) -> DesiredVideo:
         (
             address,
             name,
@@ -296,7 +343,7 @@ def decode(payload: bytes) -> Desired:
             matrix,
             model_name,
             params,
-            media_index,
+            media,
             fingerprint,
             billing,
             link_form,
@@ -306,33 +353,32 @@ def decode(payload: bytes) -> Desired:
             line,
             col,
         ) = _of(row, list)
-        videos.append(
-            DesiredVideo(
-                address=_of(address, str),
-                name=_of(name, str),
-                take=_of(take, int),
-                matrix=_pick(maps, matrix),
-                model=shared.setdefault(_of(model_name, str), model_name),
-                params={
-                    key: shared.setdefault(value, value)
-                    if isinstance(value, str) and len(value) <= 64
-                    else value
-                    for key, value in _of(params, dict).items()
-                },
-                media=_pick(media, media_index),
-                fingerprint=_of(fingerprint, str),
-                billing=_pick(billings, billing),
-                link_form=LinkForm(_of(link_form, str)),
-                description=_optional_str(description),
-                labels=_pick(maps, labels),
-                source=source(path, line, col),
-            )
+        texts = self.texts
+        return DesiredVideo(
+            address=_of(address, str),
+            name=_of(name, str),
+            take=_of(take, int),
+            matrix=_pick(self.maps, matrix),
+            model=texts.setdefault(_of(model_name, str), model_name),
+            params={
+                key: texts.setdefault(value, value)
+                if isinstance(value, str) and len(value) <= 64
+                else value
+                for key, value in _of(params, dict).items()
+            },
+            media=_pick(self.media, media),
+            fingerprint=_of(fingerprint, str),
+            billing=_pick(self.billings, billing),
+            link_form=LinkForm(_of(link_form, str)),
+            description=_optional_str(description),
+            labels=_pick(self.maps, labels),
+            source=self.source(path, line, col),
         )
-    return Desired(
-        videos=tuple(videos),
-        assets=tuple(assets),
-        specs_digest=_of(document["specs_digest"], str),
-    )
+
+    def desired(self, videos: list[DesiredVideo]) -> Desired:
+        if len(videos) != self.count:
+            raise ValueError(f"{len(videos)} videos, the entry says {self.count}")
+        return Desired(videos=tuple(videos), assets=self.assets, specs_digest=self.specs_digest)
 
 
 def _of(value: object, kind: type[_T]) -> _T:

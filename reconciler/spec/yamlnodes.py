@@ -175,6 +175,10 @@ class YamlReader:
             node: Node | None = loader.get_single_node()
         finally:
             loader.dispose()
+            # ruamel's loader refers to itself (``_parser``, ``_composer``, ``loader``,
+            # ...): a cycle only the cyclic GC frees, and the spec loader pauses it. At
+            # 100,000 videos the parsers and their buffers would pile up to ~100 MB.
+            loader.__dict__.clear()
         return node
 
     def parse(self, text: str, shown: str, diags: list[Diagnostic]) -> YNode | None:

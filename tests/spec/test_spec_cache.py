@@ -11,6 +11,7 @@ import pytest
 
 from reconciler.errors import SpecError
 from reconciler.spec import ProjectConfig, load_desired
+from reconciler.spec import cache as cache_module
 from reconciler.spec.cache import (
     CACHE_DIR,
     CACHE_FILE,
@@ -167,3 +168,39 @@ def test_deleting_the_cache_is_safe(tmp_path: Path) -> None:
     first = load(root)
     _entry(root).unlink()
     assert load(root) == first
+
+
+def test_an_entry_of_many_lines_is_read_back_whole_and_checked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cache_module, "ROWS_PER_LINE", 1)  # one video per line
+    root = _project(tmp_path)
+    expected = load(root)
+    entry = _entry(root)
+    lines = entry.read_bytes().splitlines(keepends=True)
+    assert len(lines) == 5  # header, tables, two rows, checksum
+    assert load(root) == expected
+    # A row dropped, with a checksum made to match: the count still tells.
+    body = lines[0] + lines[1] + lines[3]
+    forged = body + b"sha256 " + hashlib.sha256(body).hexdigest().encode() + b"\n"
+    entry.write_bytes(forged)
+    key = json.loads(lines[0])["key"]
+    assert SpecCache(root).get(key) is None
+    # Anything after the checksum line: not an entry this code wrote.
+    entry.write_bytes(b"".join(lines) + b"[]\n")
+    assert SpecCache(root).get(key) is None
+    entry.write_bytes(b"".join(lines))
+    assert SpecCache(root).get(key) == expected
+
+
+def test_shared_values_stay_shared_when_read_back(tmp_path: Path) -> None:
+    spec = "videos:\n" + "".join(
+        f"  v{i}:\n    model: seedance2.0-std\n    prompt: p{i}\n"
+        "    labels: {team: brand}\n    ratio: '9:16'\n"
+        for i in range(3)
+    )
+    root = write_project(tmp_path, {"specs/a.yaml": spec})
+    for desired in (load(root), load(root)):  # built, then from the cache
+        first, *others = desired.videos
+        assert all(v.labels is first.labels and v.billing is first.billing for v in others)
+        assert all(v.params["ratio"] is first.params["ratio"] for v in others)
