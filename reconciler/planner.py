@@ -80,7 +80,7 @@ def build_plan(desired: Desired, snapshot: Snapshot, options: PlanOptions) -> Pl
             # labels), so that one apply converges.
             prior = moves[address]
             changes.append(_move(video, prior))
-            record = prior.model_copy(update={"address": address})
+            record = prior._replace(address=address)
             downloaded = prior.address in options.downloaded
         changes.extend(_changes_for(video, record, options, downloaded=downloaded))
     for address, record in records.items():

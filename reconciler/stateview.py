@@ -2,16 +2,21 @@
 
 The store (``reconciler.store``) reads one ``Snapshot`` with one query per table; the
 planner never talks to the database. Only the executor writes, through the store.
+
+These are plain immutable records, not pydantic models: the store builds them from its
+own schema's rows, so there is nothing to validate, and a snapshot builds one
+``VideoRecord`` per video (100,000 of them must take well under a second).
 """
 
 from __future__ import annotations
 
 import enum
+import json
+from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from pydantic import JsonValue
-
-from reconciler.model import Frozen
 
 
 class VideoStatus(enum.StrEnum):
@@ -35,15 +40,25 @@ class VideoStatus(enum.StrEnum):
         return self in (VideoStatus.QUEUED, VideoStatus.PROCESSING)
 
 
-class VideoRecord(Frozen):
-    """The state of one video address."""
+class VideoRecord(NamedTuple):
+    """The state of one video address.
+
+    A named tuple because it is immutable and the cheapest record Python builds: a
+    frozen dataclass costs six times as much per instance, which is most of a 100k-row
+    snapshot. Copy with a change: ``record._replace(address=...)``.
+
+    The spec is kept as the JSON text the state holds (``spec_json``) and decoded by
+    ``spec`` on each access: a plan reads the spec only of the records whose
+    fingerprint changed (for the diff), so it costs what changed, not the state's size.
+    """
 
     address: str
     fingerprint: str
-    spec: dict[str, JsonValue]  # ``DesiredVideo.spec_view()`` as last submitted
-    description: str | None = None
-    labels: dict[str, str] = {}
+    spec_json: str  # JSON of ``DesiredVideo.spec_view()`` as last submitted
+    labels: dict[str, str]
     status: VideoStatus
+    updated_at: datetime
+    description: str | None = None
     task_id: str | None = None
     progress: int = 0
     attempts: int = 0
@@ -52,10 +67,42 @@ class VideoRecord(Frozen):
     result_expires_at: datetime | None = None
     file_path: str | None = None
     file_sha256: str | None = None
-    updated_at: datetime
+
+    @property
+    def spec(self) -> dict[str, JsonValue]:
+        """The spec as last submitted, decoded from ``spec_json`` (a new dict each call)."""
+        spec: dict[str, JsonValue] = json.loads(self.spec_json)
+        return spec
+
+    def to_json(self) -> dict[str, JsonValue]:
+        """The record as JSON data (``state show --format json``): timestamps in ISO 8601
+        with ``Z``, the spec decoded."""
+        return {
+            "address": self.address,
+            "fingerprint": self.fingerprint,
+            "spec": self.spec,
+            "description": self.description,
+            "labels": dict(self.labels),
+            "status": self.status.value,
+            "task_id": self.task_id,
+            "progress": self.progress,
+            "attempts": self.attempts,
+            "error_message": self.error_message,
+            "result_url": self.result_url,
+            "result_expires_at": _iso(self.result_expires_at),
+            "file_path": self.file_path,
+            "file_sha256": self.file_sha256,
+            "updated_at": _iso(self.updated_at),
+        }
 
 
-class AssetRecord(Frozen):
+def _iso(when: datetime | None) -> str | None:
+    # The state's timestamps are UTC; written as pydantic did, "...T12:00:00Z".
+    return None if when is None else when.isoformat().replace("+00:00", "Z")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AssetRecord:
     """An asset known to the state, by content hash."""
 
     content_hash: str
@@ -66,7 +113,8 @@ class AssetRecord(Frozen):
     updated_at: datetime
 
 
-class Snapshot(Frozen):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Snapshot:
     """Everything the planner needs from the state. Sorted by address / content hash."""
 
     lineage: str

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 from reconciler.model import Billing, BillingMode, DesiredVideo, SourcePos
@@ -30,7 +31,7 @@ def record(
     fields: dict[str, object] = {
         "address": v.address,
         "fingerprint": v.fingerprint,
-        "spec": v.spec_view(),
+        "spec_json": json.dumps(v.spec_view()),
         "description": v.description,
         "labels": v.labels,
         "status": status,
@@ -41,4 +42,4 @@ def record(
         "updated_at": NOW,
     }
     fields.update(extra)
-    return VideoRecord.model_validate(fields)
+    return VideoRecord(**fields)  # type: ignore[arg-type]

@@ -131,7 +131,7 @@ def state_show(obj: object, address: str, fmt: str) -> None:
         _dump(
             {
                 "format_version": JSON_FORMAT_VERSION,
-                "video": None if video is None else video.model_dump(mode="json"),
+                "video": None if video is None else video.to_json(),
                 "tasks": [task.model_dump(mode="json") for task in tasks],
             }
         )
@@ -139,7 +139,7 @@ def state_show(obj: object, address: str, fmt: str) -> None:
     if video is None:
         click.echo(f"{address} is no longer in the state; its tasks are kept.")
     else:
-        for key, value in video.model_dump(mode="json").items():
+        for key, value in video.to_json().items():
             if key in ("spec", "labels"):
                 value = json.dumps(value, sort_keys=True)
             click.echo(f"{key + ':':<19} {'-' if value is None else value}")

@@ -120,7 +120,7 @@ def record(data: Data) -> VideoRecord:
     return VideoRecord(
         address=v.address,
         fingerprint=v.fingerprint,
-        spec=v.spec_view(),
+        spec_json=json.dumps(v.spec_view()),
         description=v.description,
         labels=v.labels,
         status=status,

@@ -9,6 +9,7 @@ updates copy the description and labels, waits finish and download, downloads do
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 from hypothesis import given, settings
@@ -71,13 +72,13 @@ def simulate(
         elif change.action is Action.MOVE:
             assert change.prior_address is not None
             moved = records.pop(change.prior_address)
-            records[address] = moved.model_copy(update={"address": address})
+            records[address] = moved._replace(address=address)
             if change.prior_address in files:
                 files.discard(change.prior_address)
                 files.add(address)
         elif change.action is Action.UPDATE:
-            records[address] = records[address].model_copy(
-                update={"description": change.description, "labels": change.labels}
+            records[address] = records[address]._replace(
+                description=change.description, labels=change.labels
             )
     for change in plan.changes:
         address = change.address
@@ -87,7 +88,7 @@ def simulate(
             records[address] = VideoRecord(
                 address=address,
                 fingerprint=change.fingerprint or "",
-                spec=change.spec or {},
+                spec_json=json.dumps(change.spec or {}),
                 description=change.description,
                 labels=change.labels,
                 status=VideoStatus.COMPLETED,
@@ -99,12 +100,10 @@ def simulate(
             )
             files.add(address)
         elif change.action is Action.WAIT:
-            records[address] = records[address].model_copy(
-                update={
-                    "status": VideoStatus.COMPLETED,
-                    "result_url": "https://cdn.example/new.mp4?sig=y",
-                    "result_expires_at": fresh_until,
-                }
+            records[address] = records[address]._replace(
+                status=VideoStatus.COMPLETED,
+                result_url="https://cdn.example/new.mp4?sig=y",
+                result_expires_at=fresh_until,
             )
             files.add(address)
         elif change.action is Action.DOWNLOAD:
