@@ -92,18 +92,23 @@ def known_revisions() -> set[str]:
 
 
 def current_revision(engine: Engine) -> str | None:
-    """The revision the database is at; None for a new (empty) database.
+    """The revision the database is at; None for a new (empty) database."""
+    with engine.connect() as conn:
+        return read_revision(conn)
+
+
+def read_revision(conn: Connection) -> str | None:
+    """``current_revision`` on an open connection, outside any explicit transaction.
 
     One SELECT; only when it fails is the catalogue asked whether the table exists.
     """
-    with engine.connect() as conn:
-        try:
-            revisions = conn.execute(_READ_REVISION).scalars().all()
-        except DBAPIError:
-            conn.rollback()  # PostgreSQL: the failed statement aborted the transaction
-            if sa.inspect(conn).has_table("alembic_version"):
-                raise
-            return None
+    try:
+        revisions = conn.execute(_READ_REVISION).scalars().all()
+    except DBAPIError:
+        conn.rollback()  # PostgreSQL: the failed statement aborted the transaction
+        if sa.inspect(conn).has_table("alembic_version"):
+            raise
+        return None
     if len(revisions) > 1:
         raise StateVersionError(
             f"the state database records {len(revisions)} schema revisions "

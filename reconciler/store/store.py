@@ -52,8 +52,9 @@ class StateStore(StateEditor):
         """
         engine = create_state_engine(url)
         try:
-            migrate.ensure_schema(engine, url, upgrade_allowed=upgrade)
-            _ensure_meta(engine)
+            if not _ready(engine):
+                migrate.ensure_schema(engine, url, upgrade_allowed=upgrade)
+                _ensure_meta(engine)
         except OperationalError as exc:
             engine.dispose()
             raise StateUnavailable(
@@ -135,16 +136,23 @@ class StateStore(StateEditor):
         return self._lock_backend().force_unlock(lock_id)
 
 
-def _ensure_meta(engine: Engine) -> None:
-    """Create the lineage row of a new state. A plain read first: opening an existing
-    state (every command after the first) then takes no write lock."""
+_LINEAGE_ROW = sa.select(Meta.id).where(Meta.id == 1)
+
+
+def _ready(engine: Engine) -> bool:
+    """Whether the schema is at head and the lineage row exists: true for every open after
+    the first, checked with two plain reads on one connection (no write lock, no Alembic)."""
     with engine.connect() as conn:
-        if conn.execute(sa.select(Meta.id).where(Meta.id == 1)).first() is not None:
-            return
+        if migrate.read_revision(conn) != migrate.HEAD_REVISION:
+            return False
+        return conn.execute(_LINEAGE_ROW).first() is not None
+
+
+def _ensure_meta(engine: Engine) -> None:
     with engine.connect().execution_options(**{WRITE: True}) as conn:
         try:
             with conn.begin():
-                if conn.execute(sa.select(Meta.id).where(Meta.id == 1)).first() is None:
+                if conn.execute(_LINEAGE_ROW).first() is None:
                     lineage = uuid.uuid4().hex
                     conn.execute(
                         sa.insert(Meta).values(id=1, lineage=lineage, serial=0, created_at=utcnow())

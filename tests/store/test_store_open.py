@@ -75,3 +75,16 @@ def test_opening_an_existing_state_takes_no_write_lock(tmp_path: Path) -> None:
     finally:
         writer.execute("ROLLBACK")
         writer.close()
+
+
+def test_a_state_at_head_without_its_lineage_row_gets_one(state_url: str) -> None:
+    # What a process killed between creating the schema and the lineage row leaves.
+    StateStore.open(state_url).close()
+    engine = create_state_engine(state_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.text("DELETE FROM meta"))
+    finally:
+        engine.dispose()
+    with StateStore.open(state_url) as store:
+        assert len(store.lineage()) == 32
