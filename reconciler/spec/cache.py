@@ -161,7 +161,7 @@ class SpecCache:
         except _Corrupt as exc:
             log.warning("ignoring a corrupt spec cache entry at %s: %s", self.path, exc)
             return None
-        except (OSError, ValueError, TypeError, IndexError) as exc:
+        except (OSError, ValueError, TypeError, IndexError, KeyError) as exc:
             log.warning("ignoring an unreadable spec cache entry at %s: %s", self.path, exc)
             return None
         return desired
@@ -276,7 +276,8 @@ def _entry_lines(meta: dict[str, object], desired: Desired) -> Iterator[bytes]:
 def _read_entry(handle: BinaryIO, key: str) -> tuple[Desired | None, object]:
     """The ``Desired`` and asset stamps of an entry, or ``(None, None)`` when it was
     made for another key. Raises ``_Corrupt`` (checksum), or ``ValueError``,
-    ``TypeError`` or ``IndexError`` (structure) for an entry that cannot be trusted."""
+    ``TypeError``, ``IndexError`` or ``KeyError`` (structure) for an entry that cannot
+    be trusted."""
     digest = hashlib.sha256()
     header = handle.readline()
     digest.update(header)
@@ -297,9 +298,17 @@ def _read_entry(handle: BinaryIO, key: str) -> tuple[Desired | None, object]:
     raise _Corrupt("no checksum: the entry is truncated")
 
 
+# The types of a video row's fields, as ``_entry_lines`` writes them (``description``
+# may be null). ``type(...)``: a bool is not an int here.
+_VIDEO_ROW = (str, str, int, int, str, dict, int, str, int, str, str, int, int, int, int)
+_VIDEO_ROWS = frozenset((_VIDEO_ROW, (*_VIDEO_ROW[:10], type(None), *_VIDEO_ROW[11:])))
+_LINK_FORMS = {form.value: form for form in LinkForm}
+
+
 class _Decoder:
     """Reads an entry's values back, checking each field's type (and enums their
-    values): any mismatch raises ``ValueError``, ``TypeError`` or ``IndexError``. Short
+    values): any mismatch raises ``ValueError``, ``TypeError``, ``IndexError`` or
+    ``KeyError``. Short
     strings of ``params`` (ratios, resolutions, ...) are shared, as the loader shares
     them."""
 
@@ -312,17 +321,9 @@ class _Decoder:
         self.billings = [_billing(row) for row in _of(tables["billings"], list)]
         self.maps = [_str_map(value) for value in _of(tables["maps"], list)]
         self.media = [_media(value) for value in _of(tables["media"], list)]
-        self.sources: dict[tuple[int, int, int], SourcePos] = {}
         self.texts: dict[str, str] = {}
+        self.last_source: tuple[tuple[int, int, int], SourcePos | None] = ((-1, 0, 0), None)
         self.assets = tuple(self.asset(row) for row in _of(tables["assets"], list))
-
-    def source(self, path: object, line: object, col: object) -> SourcePos:
-        key = (_of(path, int), _of(line, int), _of(col, int))
-        pos = self.sources.get(key)
-        if pos is None:
-            pos = SourcePos(path=_pick(self.paths, key[0]), line=key[1], col=key[2])
-            self.sources[key] = pos
-        return pos
 
     def asset(self, row: object) -> DesiredAsset:
         name, kind, file, url, content_hash, path, line, col = _of(row, list)
@@ -332,10 +333,14 @@ class _Decoder:
             file=_optional_str(file),
             url=_optional_str(url),
             content_hash=_of(content_hash, str),
-            source=self.source(path, line, col),
+            source=SourcePos(path=_pick(self.paths, path), line=_of(line, int), col=_of(col, int)),
         )
 
     def video(self, row: object) -> DesiredVideo:
+        # One check of every field's type at once (this runs once per video on every
+        # warm plan): the row's tuple of types must be one of the two shapes.
+        if type(row) is not list or tuple(map(type, row)) not in _VIDEO_ROWS:
+            raise TypeError("a video row of the wrong shape")
         (
             address,
             name,
@@ -352,27 +357,35 @@ class _Decoder:
             path,
             line,
             col,
-        ) = _of(row, list)
+        ) = row
+        if min(matrix, media, billing, labels, path) < 0:
+            raise IndexError("a negative reference")
+        # The instances of one video (takes, matrix) share its source, as when loaded;
+        # they are mostly next to each other in address order.
+        source = self.last_source[1]
+        if source is None or (path, line, col) != self.last_source[0]:
+            source = SourcePos(path=self.paths[path], line=line, col=col)
+            self.last_source = ((path, line, col), source)
         texts = self.texts
         return DesiredVideo(
-            address=_of(address, str),
-            name=_of(name, str),
-            take=_of(take, int),
-            matrix=_pick(self.maps, matrix),
-            model=texts.setdefault(_of(model_name, str), model_name),
+            address=address,
+            name=name,
+            take=take,
+            matrix=self.maps[matrix],
+            model=texts.setdefault(model_name, model_name),
             params={
                 key: texts.setdefault(value, value)
-                if isinstance(value, str) and len(value) <= 64
+                if type(value) is str and len(value) <= 64
                 else value
-                for key, value in _of(params, dict).items()
+                for key, value in params.items()
             },
-            media=_pick(self.media, media),
-            fingerprint=_of(fingerprint, str),
-            billing=_pick(self.billings, billing),
-            link_form=LinkForm(_of(link_form, str)),
-            description=_optional_str(description),
-            labels=_pick(self.maps, labels),
-            source=self.source(path, line, col),
+            media=self.media[media],
+            fingerprint=fingerprint,
+            billing=self.billings[billing],
+            link_form=_LINK_FORMS[link_form],
+            description=description,
+            labels=self.maps[labels],
+            source=source,
         )
 
     def desired(self, videos: list[DesiredVideo]) -> Desired:
