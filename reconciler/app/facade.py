@@ -409,13 +409,15 @@ class _FileLister:
         self._files: dict[str, frozenset[str] | None] = {}
 
     def __call__(self, path: str) -> bool:
-        # os.path on strings: building a Path per video would cost more than the listing.
-        full = os.path.join(self._root, path)  # noqa: PTH118
-        directory, name = os.path.split(full)
+        # os.path on strings, and the root joined once per directory: a Path per video
+        # would cost more than the listing.
+        directory, name = os.path.split(path)
         if directory not in self._files:
-            self._files[directory] = _file_names(directory)
+            self._files[directory] = _file_names(os.path.join(self._root, directory))  # noqa: PTH118
         files = self._files[directory]
-        return os.path.isfile(full) if files is None else name in files  # noqa: PTH113
+        if files is None:
+            return os.path.isfile(os.path.join(self._root, path))  # noqa: PTH113, PTH118
+        return name in files
 
 
 def _file_names(directory: str) -> frozenset[str] | None:
