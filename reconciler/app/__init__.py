@@ -1,7 +1,8 @@
 """The application facade the CLI stands on.
 
-The facade (and with it httpx, SQLAlchemy and the executor) is imported on first use of
-its names, so ``from reconciler.app.settings import ...`` stays cheap for light commands.
+The facade (and with it SQLAlchemy) is imported on first use of its names, so
+``from reconciler.app.settings import ...`` stays cheap for light commands; the facade
+imports the executor and httpx only in the methods that talk to the API.
 """
 
 from typing import TYPE_CHECKING

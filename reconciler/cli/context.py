@@ -1,7 +1,8 @@
 """What every command gets from the group: settings and the facade, built on first use.
 
 Nothing heavy is imported here: ``validate`` needs only the settings, and importing the
-facade (and with it httpx, SQLAlchemy and the executor) is left to commands that use it.
+facade (and with it SQLAlchemy) is left to commands that use it. The facade itself
+imports the executor and httpx only when a command talks to the API.
 """
 
 from __future__ import annotations
