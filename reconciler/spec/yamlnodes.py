@@ -93,23 +93,22 @@ class _Composer:
         return self.sizes[key]
 
     def convert_node(self, node: Node, depth: int) -> YNode:
+        if isinstance(node, ScalarNode):
+            # Most nodes; an aliased scalar is simply converted again (it adds one value
+            # per alias, written out in the text: no expansion to guard against).
+            return scalar(node, self.shown, self.diags)
         key = id(node)
         known = self.done.get(key)
         if known is not None:
             self.shared = True
             return known
-        if isinstance(node, ScalarNode):
-            known = scalar(node, self.shown, self.diags)
-        else:
-            if key in self.active:
-                raise _TooBig(node_pos(node), "an alias refers to the value that contains it")
-            if depth > MAX_DEPTH:
-                raise _TooBig(
-                    node_pos(node), f"document is nested more than {MAX_DEPTH} levels deep"
-                )
-            self.active.add(key)
-            known = _convert(node, self, depth)
-            self.active.discard(key)
+        if key in self.active:
+            raise _TooBig(node_pos(node), "an alias refers to the value that contains it")
+        if depth > MAX_DEPTH:
+            raise _TooBig(node_pos(node), f"document is nested more than {MAX_DEPTH} levels deep")
+        self.active.add(key)
+        known = _convert(node, self, depth)
+        self.active.discard(key)
         self.done[key] = known
         return known
 
@@ -245,7 +244,8 @@ def _convert(node: Node, composer: _Composer, depth: int) -> YNode:
         entries: list[tuple[str, Pos, YNode]] = []
         seen: dict[str, Pos] = {}
         for key_node, value_node in node.value:
-            key_pos = node_pos(key_node)
+            mark = key_node.start_mark  # node_pos, inline: this runs for every key
+            key_pos = Pos(mark.line + 1, mark.column + 1)
             if not isinstance(key_node, ScalarNode) or _is_null_key(key_node):
                 diags.append(
                     Diagnostic(
@@ -282,8 +282,10 @@ def _convert(node: Node, composer: _Composer, depth: int) -> YNode:
                 )
                 continue
             seen[key] = key_pos
-            value = composer.convert_node(value_node, depth + 1)
-            entries.append((key, key_pos, value))
+            if isinstance(value_node, ScalarNode):  # most values: skip a call
+                entries.append((key, key_pos, scalar(value_node, shown, diags)))
+            else:
+                entries.append((key, key_pos, composer.convert_node(value_node, depth + 1)))
         return YMap(tuple(entries), node_pos(node))
     raise _TooBig(node_pos(node), "unsupported YAML node")
 

@@ -98,7 +98,7 @@ def node_tag(node: Node) -> str:
 
 def node_pos(node: Node) -> Pos:
     mark = node.start_mark
-    return Pos(int(mark.line) + 1, int(mark.column) + 1)
+    return Pos(mark.line + 1, mark.column + 1)
 
 
 _INT_RE = re.compile(r"^[-+]?(0|[1-9][0-9_]*)$")
@@ -136,9 +136,15 @@ def _implicit(text: str, pos: Pos) -> YScalar:
 
 
 def scalar(node: ScalarNode, shown: str, diags: list[Diagnostic]) -> YScalar:
+    # Called for every scalar of every file: node_pos and node_tag are written inline.
     text: str = node.value
-    pos = node_pos(node)
-    tag = node_tag(node)
+    mark = node.start_mark
+    pos = Pos(mark.line + 1, mark.column + 1)
+    ctag = node.ctag
+    if ctag is not None and ctag.handle is None and isinstance(ctag.suffix, str):
+        tag = ctag.suffix
+    else:
+        tag = str(node.tag)
     if tag == STR_TAG:
         if not node.style:
             if not text:
