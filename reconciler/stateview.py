@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import enum
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
@@ -55,7 +56,7 @@ class VideoRecord(NamedTuple):
     address: str
     fingerprint: str
     spec_json: str  # JSON of ``DesiredVideo.spec_view()`` as last submitted
-    labels: dict[str, str]
+    labels: Mapping[str, str]  # read-only: the store gives records with equal labels one
     status: VideoStatus
     updated_at: datetime
     description: str | None = None

@@ -35,7 +35,7 @@ def adopt_task(
         description, labels = wanted.description, wanted.labels
     elif record is not None:
         fingerprint, spec = record.fingerprint, record.spec
-        description, labels = record.description, record.labels
+        description, labels = record.description, dict(record.labels)
     else:
         problem = "" if isinstance(desired, Desired) else " (and the specs do not load)"
         raise StateConflict(
