@@ -32,7 +32,7 @@ import logging
 import os
 import tempfile
 import time
-from collections.abc import Hashable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -203,17 +203,23 @@ class _Corrupt(ValueError):
 
 
 class _Table:
-    """Distinct values, each written once and referenced by its index."""
+    """Distinct values, each written once and referenced by its index.
+
+    Values are told apart by identity (``id``): the loader shares equal values, so one
+    object is one entry, and an entry is read back as one shared object again. Every
+    value stays alive (in the ``Desired``) while a table is in use.
+    """
 
     def __init__(self) -> None:
         self.values: list[object] = []
-        self._index: dict[Hashable, int] = {}
+        self._index: dict[int, int] = {}
 
-    def ref(self, key: Hashable, value: object) -> int:
-        index = self._index.get(key)
+    def ref(self, value: object, written: Callable[[], object]) -> int:
+        """The index of ``value``; ``written()`` is what the entry holds for it."""
+        index = self._index.get(id(value))
         if index is None:
-            index = self._index[key] = len(self.values)
-            self.values.append(value)
+            index = self._index[id(value)] = len(self.values)
+            self.values.append(written())
         return index
 
 
@@ -227,40 +233,43 @@ def _entry_lines(meta: dict[str, object], desired: Desired) -> Iterator[bytes]:
     yield json.dumps(meta, sort_keys=True).encode() + b"\n"
     paths, billings, maps, media = _Table(), _Table(), _Table(), _Table()
 
-    def source(pos: SourcePos) -> list[object]:
-        return [paths.ref(pos.path, pos.path), pos.line, pos.col]
+    def path(pos: SourcePos) -> int:
+        return paths.ref(pos.path, lambda: pos.path)
+
+    def billing(value: Billing) -> int:
+        return billings.ref(value, lambda: [value.mode.value, value.units, value.price_key])
 
     def mapping(value: dict[str, str]) -> int:
-        return maps.ref(tuple(value.items()), value)
+        return maps.ref(value, lambda: value)
 
-    def row(v: DesiredVideo) -> list[object]:
-        return [
-            v.address,
-            v.name,
-            v.take,
-            mapping(v.matrix),
-            v.model,
-            v.params,
-            media.ref(tuple(v.media.items()), {k: list(refs) for k, refs in v.media.items()}),
-            v.fingerprint,
-            billings.ref(v.billing, [v.billing.mode.value, v.billing.units, v.billing.price_key]),
-            v.link_form.value,
-            v.description,
-            mapping(v.labels),
-            *source(v.source),
-        ]
+    def media_set(value: dict[str, tuple[str, ...]]) -> int:
+        return media.ref(value, lambda: {field: list(refs) for field, refs in value.items()})
 
     assets = [
-        [a.name, a.type.value, a.file, a.url, a.content_hash, *source(a.source)]
+        [
+            a.name,
+            a.type.value,
+            a.file,
+            a.url,
+            a.content_hash,
+            path(a.source),
+            a.source.line,
+            a.source.col,
+        ]
         for a in desired.assets
     ]
-    for video in desired.videos:  # fill the tables first: readers need them before rows
-        row(video)
+    videos = desired.videos
+    for v in videos:  # the tables first: a reader needs them before the rows
+        path(v.source)
+        billing(v.billing)
+        mapping(v.matrix)
+        mapping(v.labels)
+        media_set(v.media)
     yield _json_line(
         {
             "format": PAYLOAD_FORMAT,
             "specs_digest": desired.specs_digest,
-            "videos": len(desired.videos),
+            "videos": len(videos),
             "paths": paths.values,
             "billings": billings.values,
             "maps": maps.values,
@@ -268,9 +277,29 @@ def _entry_lines(meta: dict[str, object], desired: Desired) -> Iterator[bytes]:
             "assets": assets,
         }
     )
-    videos = desired.videos
     for start in range(0, len(videos), ROWS_PER_LINE):
-        yield _json_line([row(video) for video in videos[start : start + ROWS_PER_LINE]])
+        yield _json_line(
+            [
+                [
+                    v.address,
+                    v.name,
+                    v.take,
+                    mapping(v.matrix),
+                    v.model,
+                    v.params,
+                    media_set(v.media),
+                    v.fingerprint,
+                    billing(v.billing),
+                    v.link_form.value,
+                    v.description,
+                    mapping(v.labels),
+                    path(v.source),
+                    v.source.line,
+                    v.source.col,
+                ]
+                for v in videos[start : start + ROWS_PER_LINE]
+            ]
+        )
 
 
 def _read_entry(handle: BinaryIO, key: str) -> tuple[Desired | None, object]:
