@@ -184,7 +184,7 @@ class Reconciler:
         stop = asyncio.Event()
         options = self._options(request)
         with _first_interrupt_stops(stop):
-            async with self._client() as client:
+            async with self._client(options.parallelism) as client:
                 if request.balance_check and any(c.action.paid for c in plan.changes):
                     await _check_balance(client, plan, options.retry)
                 executor = Executor(
@@ -270,13 +270,15 @@ class Reconciler:
         ):
             return adopt_task(store, desired, address, info)
 
-    def _client(self) -> SeedanceClient:
+    def _client(self, parallelism: int | None = None) -> SeedanceClient:
         from reconciler.api.client import SeedanceClient
 
+        # Two connections per create in flight: polls and downloads share the pool.
+        in_flight = parallelism or self.settings.parallelism
         return SeedanceClient(
             self.settings.api_url,
             self.settings.require_api_key(),
-            max_connections=max(8, self.settings.parallelism * 2),
+            max_connections=max(8, in_flight * 2),
         )
 
     def _options(self, request: ApplyRequest) -> ApplyOptions:

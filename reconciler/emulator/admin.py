@@ -46,6 +46,7 @@ class Admin:
         if path == "/_emulator/stats" and method == "GET":
             stats = self._store.stats()
             stats["faults_injected"] = self._controls.injected()
+            stats["peak_connections"] = self._controls.peak_connections()
             return json_reply(stats)
         if path == "/_emulator/health" and method == "GET":
             return json_reply({"ok": True})

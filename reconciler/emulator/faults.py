@@ -50,6 +50,9 @@ class Controls:
         self._burst_left = knobs.burst_429
         self._rng = random.Random(seed)
         self._injected: Counter[str] = Counter()
+        # Client connections open now and at most so far: shows how parallel a client is.
+        self._open_connections = 0
+        self._peak_connections = 0
 
     @property
     def knobs(self) -> Knobs:
@@ -90,6 +93,15 @@ class Controls:
     def injected(self) -> dict[str, int]:
         with self._lock:
             return dict(self._injected)
+
+    def connection(self, *, opened: bool) -> None:
+        with self._lock:
+            self._open_connections += 1 if opened else -1
+            self._peak_connections = max(self._peak_connections, self._open_connections)
+
+    def peak_connections(self) -> int:
+        with self._lock:
+            return self._peak_connections
 
     def _applies(self, path: str) -> bool:
         prefix = self._knobs.fault_path_prefix

@@ -80,6 +80,7 @@ class _Server(ThreadingHTTPServer):
                 self._connections.add(connection)
             else:
                 self._connections.discard(connection)
+        self.controls.connection(opened=alive)
 
     def server_close(self) -> None:
         super().server_close()
@@ -352,6 +353,7 @@ class RunningEmulator:
         """In-process twin of GET /_emulator/stats."""
         stats = self._server.store.stats()
         stats["faults_injected"] = self._server.controls.injected()
+        stats["peak_connections"] = self._server.controls.peak_connections()
         return stats
 
     def stop(self) -> None:

@@ -293,11 +293,14 @@ class Executor:
                     result.skipped.append(change.address)
                     self.observer(Event(EventKind.SKIPPED, change.address, "interrupted"))
                     return
-                task_id = await self._create(change, result, resolved)
-                if task_id is not None:
-                    watches.append(TaskWatch(change.address, task_id))
-                    if on_created is not None:
-                        on_created(watches[-1])
+                sent = await self._send(change, resolved)
+            # The answer is committed outside the gate: the next create need not wait for
+            # this commit, only for its own intent's.
+            task_id = await self._record(change, sent, result)
+            if task_id is not None:
+                watches.append(TaskWatch(change.address, task_id))
+                if on_created is not None:
+                    on_created(watches[-1])
 
         await asyncio.gather(*(one(change) for change in paid))
         return watches
@@ -315,9 +318,8 @@ class Executor:
             await asyncio.wait({take}, timeout=0.1)
         take.result()
 
-    async def _create(
-        self, change: Change, result: ApplyResult, resolved: dict[str, Resolved]
-    ) -> str | None:
+    async def _send(self, change: Change, resolved: dict[str, Resolved]) -> _Sent:
+        """Commit the intent, then send the create (with bounded retries): the paid part."""
         fingerprint = change.fingerprint or ""
         refused: str | None = None
         try:
@@ -336,10 +338,7 @@ class Executor:
             request=body,
         )
         if refused is not None:  # never sent: nothing was created
-            await self.writer(self.store.record_rejected, op_id, message=refused)
-            result.rejected[change.address] = refused
-            self.observer(Event(EventKind.CREATE_FAILED, change.address, refused))
-            return None
+            return _Sent(op_id, refused=refused)
         crashpoint("after_intent")
         self.observer(Event(EventKind.CREATE_SENT, change.address))
 
@@ -364,26 +363,37 @@ class Executor:
                 retry_unreachable=True,
             )
         except ApiOutcomeUnknown as error:
-            await self.writer(self.store.record_uncertain, op_id, message=error.message)
-            result.uncertain[change.address] = error.message
-            self.observer(Event(EventKind.UNCERTAIN, change.address, error.message))
-            return None
+            return _Sent(op_id, uncertain=error.message)
         except ApiError as error:
-            await self.writer(self.store.record_rejected, op_id, message=error.message)
-            result.rejected[change.address] = error.message
-            self.observer(Event(EventKind.CREATE_FAILED, change.address, error.message))
-            return None
+            return _Sent(op_id, refused=error.message)
         crashpoint("after_post")
-        await self.writer(
-            self.store.record_created,
-            op_id,
-            task_id=created.task_id,
-            status=created.status,
-            cost=created.cost,
-        )
-        result.created.append(change.address)
-        self.observer(Event(EventKind.CREATED, change.address, created.task_id))
-        return created.task_id
+        return _Sent(op_id, created=created)
+
+    async def _record(self, change: Change, sent: _Sent, result: ApplyResult) -> str | None:
+        """Commit the create's outcome; returns the new task id, if a task was created."""
+        address = change.address
+        if sent.created is not None:
+            created = sent.created
+            await self.writer(
+                self.store.record_created,
+                sent.op_id,
+                task_id=created.task_id,
+                status=created.status,
+                cost=created.cost,
+            )
+            result.created.append(address)
+            self.observer(Event(EventKind.CREATED, address, created.task_id))
+            return created.task_id
+        if sent.uncertain is not None:
+            await self.writer(self.store.record_uncertain, sent.op_id, message=sent.uncertain)
+            result.uncertain[address] = sent.uncertain
+            self.observer(Event(EventKind.UNCERTAIN, address, sent.uncertain))
+            return None
+        refused = sent.refused or "refused"
+        await self.writer(self.store.record_rejected, sent.op_id, message=refused)
+        result.rejected[address] = refused
+        self.observer(Event(EventKind.CREATE_FAILED, address, refused))
+        return None
 
     async def _follow(
         self, watches: list[TaskWatch], result: ApplyResult, *, force_wait: bool = False
@@ -419,6 +429,16 @@ class Executor:
         result.downloaded.update(outcome.downloaded)
         result.pending.extend(outcome.pending)
         result.expired.extend(outcome.expired)
+
+
+@dataclass(frozen=True)
+class _Sent:
+    """What became of one paid create: exactly one of the three outcomes is set."""
+
+    op_id: int
+    created: CreatedTask | None = None
+    uncertain: str | None = None  # the create may have taken effect
+    refused: str | None = None  # nothing was created
 
 
 def _guarded(observer: Observer) -> Observer:
