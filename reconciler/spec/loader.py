@@ -10,7 +10,8 @@ by content (``spec.cache``), so a plan with no spec change skips parsing and val
 files are loaded one at a time and a video is expanded as soon as what it uses is known
 (``expand.VideoExpander``), so the located trees of all files are never alive together;
 the cyclic GC is paused while the (long-lived, acyclic) trees and values are built,
-which it would otherwise scan again and again."""
+which it would otherwise scan again and again.
+"""
 
 from __future__ import annotations
 
@@ -170,7 +171,7 @@ class _Load:
             digest.update(len(encoded).to_bytes(8, "big") + encoded)
             digest.update(len(data).to_bytes(8, "big") + data)
             spec = _read_spec(self.reader, data, shown, diags)
-            del data
+            del data  # only its tree is needed from here on
             if spec is None:
                 continue
             check = Checker(shown, diags)
