@@ -15,8 +15,8 @@ import functools
 import gc
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Generator, Iterable, Iterator, Mapping
+from contextlib import closing, contextmanager
 from datetime import UTC, datetime
 from operator import attrgetter
 from typing import cast
@@ -160,7 +160,7 @@ def _video_records(rows: Iterable[_VideoRow]) -> list[VideoRecord]:
     return records
 
 
-def _rows(conn: Connection, query: sa.Select[*_VideoRow]) -> Iterator[_VideoRow]:
+def _rows(conn: Connection, query: sa.Select[*_VideoRow]) -> Generator[_VideoRow, None, None]:
     """The rows of ``query`` as the driver's plain tuples, as they arrive.
 
     On the driver's own cursor: SQLAlchemy's per-row ``Row`` costs ~8% of a snapshot,
@@ -246,7 +246,10 @@ class StateReader:
     def snapshot(self) -> Snapshot:
         with self._read() as conn, _gc_paused():
             meta = conn.execute(sa.select(Meta.lineage, Meta.serial).where(Meta.id == 1)).one()
-            videos = _video_records(_rows(conn, _video_select(conn.dialect.name)))
+            # Closed before the transaction ends, also on an error: a stream left open
+            # holds the connection, and the rollback would wait for it forever.
+            with closing(_rows(conn, _video_select(conn.dialect.name))) as rows:
+                videos = _video_records(rows)
             # Sorted here rather than by ORDER BY: the same code-point order on every
             # backend and collation, rows can be streamed, and PostgreSQL does not sort
             # 100k wide rows on disk when its statistics are missing (after a bulk load).
