@@ -56,11 +56,17 @@ def scratch_pg() -> Iterator[str | None]:
 
 
 def store_select(store: StateStore) -> str:
-    """The SQL of the store's snapshot SELECT, with its constants inlined."""
-    from reconciler.store.reads import _video_select
+    """The SQL of the store's snapshot SELECT, with its constants inlined.
 
+    A tree from before this SELECT existed (a "before" run) gets the plain SELECT.
+    """
+    from reconciler.store import reads
+
+    select = getattr(reads, "_video_select", None)
+    if select is None:
+        return SELECT
     dialect = store.engine.dialect
-    query: sa.Select[*tuple[object, ...]] = _video_select(dialect.name)
+    query: sa.Select[*tuple[object, ...]] = select(dialect.name)
     return str(query.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
 
 

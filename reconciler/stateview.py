@@ -56,7 +56,7 @@ class VideoRecord(NamedTuple):
     address: str
     fingerprint: str
     spec_json: str  # JSON of ``DesiredVideo.spec_view()`` as last submitted
-    labels: Mapping[str, str]  # read-only: the store gives records with equal labels one
+    labels: Mapping[str, str]  # read-only: records with equal labels share one mapping
     status: VideoStatus
     updated_at: datetime
     description: str | None = None

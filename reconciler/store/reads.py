@@ -163,7 +163,7 @@ def _video_records(rows: Iterable[_VideoRow]) -> list[VideoRecord]:
 def _rows(conn: Connection, query: sa.Select[*_VideoRow]) -> Generator[_VideoRow, None, None]:
     """The rows of ``query`` as the driver's plain tuples, as they arrive.
 
-    On the driver's own cursor: SQLAlchemy's per-row ``Row`` costs ~8% of a snapshot,
+    On the driver's own cursor: SQLAlchemy's per-row ``Row`` costs ~6% of a snapshot,
     and psycopg's chunked stream (libpq 17+) lets the server go on sending rows while
     the first ones become records, instead of the client waiting for the whole result
     (at 100k rows the server's half and ours are about equal).
