@@ -23,7 +23,7 @@ from typing import ParamSpec, TypeVar, cast
 
 from reconciler.api import CreatedTask, SeedanceClient
 from reconciler.api.retry import RetryPolicy, retry_call
-from reconciler.errors import ApiError, ApiOutcomeUnknown
+from reconciler.errors import ApiError, ApiOutcomeUnknown, StateUnavailable
 from reconciler.executor.assets import AssetFailure, AssetPipeline, Resolved, resolve_body
 from reconciler.executor.crashpoints import crashpoint
 from reconciler.executor.events import Event, EventKind, Observer, StopSignal, ignore
@@ -78,12 +78,14 @@ class StoreWriter:
     """Runs state writes on one dedicated thread, committing them in groups.
 
     The writer thread takes every write that queued up while it was busy and runs them
-    in one transaction (``StateStore.group``: one savepoint each, one commit, one fsync
-    for all), then answers each caller. No caller hears "done" before its write was
-    committed, so each intent is still durable before its POST and each task id before
-    anything else happens to it; what grouping saves is the commits: at 32 creates in
-    flight there are a few per second instead of dozens. A write that fails is undone
-    alone; a commit that fails fails every write of its group.
+    in one transaction (``StateStore.group``: one commit, one fsync for all), then
+    answers each caller. No caller hears "done" before its write was committed, so each
+    intent is still durable before its POST and each task id before anything else
+    happens to it; what grouping saves is the commits: at 32 creates in flight there are
+    a few per second instead of dozens. If a write of a group fails, the group is rolled
+    back and its writes run again one by one, so only that write fails: the functions
+    given must only change the state through the store. If the database fails (or the
+    commit does), every write of the group fails.
     """
 
     # Writes per transaction at most, so one group never holds the database for long.
@@ -128,18 +130,24 @@ class StoreWriter:
                 return
 
     def _run_group(self, group: list[_Job]) -> None:
-        outcomes: list[tuple[object, BaseException | None]] = []
         try:
             with self._store.group():
-                for job in group:
-                    try:
-                        outcomes.append((job.fn(), None))
-                    except Exception as exc:  # this write is undone alone; it is answered below
-                        outcomes.append((None, exc))
-        except Exception as exc:  # the commit failed: nothing of the group was kept
-            outcomes = [(None, exc)] * len(group)
-        for job, (value, error) in zip(group, outcomes, strict=True):
-            job.answer(value, error)
+                values = [job.fn() for job in group]
+        except StateUnavailable as error:  # the database failed: nothing of the group holds
+            for job in group:
+                job.answer(None, error)
+            return
+        except Exception as error:
+            if len(group) == 1:
+                group[0].answer(None, error)
+                return
+            # One write failed and the group was rolled back: run each again alone, so
+            # only the failing one fails (the writes are plain state changes).
+            for job in group:
+                self._run_group([job])
+            return
+        for job, value in zip(group, values, strict=True):
+            job.answer(value, None)
 
 
 @dataclass

@@ -59,10 +59,15 @@ BUMP_SERIAL = (
     sa.update(META).where(META.c.id == 1).values(serial=META.c.serial + 1).returning(META.c.serial)
 )
 INSERT_OPERATION = sa.insert(OPERATIONS).returning(OPERATIONS.c.id)
-SELECT_OPERATION = sa.select(
-    OPERATIONS.c.address, OPERATIONS.c.fingerprint, OPERATIONS.c.run_id, OPERATIONS.c.state
-).where(OPERATIONS.c.id == sa.bindparam("b_id"))
-UPDATE_OPERATION = sa.update(OPERATIONS).where(OPERATIONS.c.id == sa.bindparam("b_id"))
+SELECT_OPERATION_STATE = sa.select(OPERATIONS.c.state).where(
+    OPERATIONS.c.id == sa.bindparam("b_id")
+)
+# Closes an open intent and returns what the caller needs of it, in one round trip.
+CLOSE_INTENT = (
+    sa.update(OPERATIONS)
+    .where(OPERATIONS.c.id == sa.bindparam("b_id"), OPERATIONS.c.state == OpState.INTENT.value)
+    .returning(OPERATIONS.c.address, OPERATIONS.c.fingerprint, OPERATIONS.c.run_id)
+)
 SUPERSEDE_INTENTS = (
     sa.update(OPERATIONS)
     .where(
@@ -138,12 +143,14 @@ class StateWriter(StateReader):
     def group(self) -> Iterator[None]:
         """Run this thread's writes inside the block in ONE transaction, committed at its end.
 
-        Each write keeps its own SAVEPOINT, so a write that fails is undone alone and the
-        others still commit; reads inside the block see the group's writes. Nothing in the
-        group is durable before the block has ended without an error: a caller must not
-        report a write as done, or act on it (send the paid request an intent announces),
-        before then. The executor's writer thread uses this to commit all the writes that
-        queued up while it was busy with one fsync (group commit).
+        Reads inside the block see the group's writes; ``meta.serial`` is bumped once for
+        the group. Nothing in the group is durable before the block has ended without an
+        error: a caller must not report a write as done, or act on it (send the paid
+        request an intent announces), before then. If anything in the block raises,
+        every write of the group is rolled back (run them again one by one to find the
+        one at fault: the writes are plain state changes, safe to run again). The
+        executor's writer thread uses this to commit all the writes that queued up while
+        it was busy with one fsync (group commit).
         """
         if self._group_connection() is not None:
             raise RuntimeError("state write groups do not nest")
@@ -153,8 +160,11 @@ class StateWriter(StateReader):
                 conn.begin(),
             ):
                 self._grouped.conn = conn
+                self._grouped.changed = False
                 try:
                     yield
+                    if self._grouped.changed:
+                        conn.execute(BUMP_SERIAL)
                 finally:
                     self._grouped.conn = None
         except OperationalError as exc:
@@ -165,8 +175,7 @@ class StateWriter(StateReader):
         grouped = self._group_connection()
         try:
             if grouped is not None:
-                with grouped.begin_nested():
-                    yield grouped
+                yield grouped
                 return
             with (
                 self._engine.connect().execution_options(**{WRITE: True}) as conn,
@@ -191,9 +200,12 @@ class StateWriter(StateReader):
             hint="check that the database is reachable and not busy, then retry",
         )
 
-    @staticmethod
-    def _bump(conn: Connection) -> int:
-        return int(conn.execute(BUMP_SERIAL).scalar_one())
+    def _bump(self, conn: Connection) -> None:
+        """Count a mutation in ``meta.serial``; a group counts once, when it ends."""
+        if conn is self._group_connection():
+            self._grouped.changed = True
+        else:
+            conn.execute(BUMP_SERIAL)
 
     @staticmethod
     def _journal(
@@ -320,12 +332,13 @@ class StateWriter(StateReader):
                 conn.execute(UPDATE_VIDEO, {"b_address": address, "attempts": attempts, **fields})
             return op_id
 
-    def _open_intent(self, conn: Connection, op_id: int) -> Row:
-        op = conn.execute(SELECT_OPERATION, {"b_id": op_id}).first()
-        if op is None or op.state != OpState.INTENT:
-            state = "missing" if op is None else op.state
+    def _close_intent_row(self, conn: Connection, op_id: int, **values: object) -> Row:
+        """Set ``values`` on the open intent ``op_id``; its address, fingerprint, run."""
+        op = conn.execute(CLOSE_INTENT, {"b_id": op_id, **values}).first()
+        if op is None:
+            state = conn.execute(SELECT_OPERATION_STATE, {"b_id": op_id}).scalar()
             raise StateConflict(
-                f"journal entry {op_id} is not an open intent (it is {state})",
+                f"journal entry {op_id} is not an open intent (it is {state or 'missing'})",
                 hint="this is a bug in the caller: each intent is closed exactly once",
             )
         return op
@@ -335,7 +348,9 @@ class StateWriter(StateReader):
         video_status = VideoStatus(status)
         now = utcnow()
         with self._write() as conn:
-            op = self._open_intent(conn, op_id)
+            op = self._close_intent_row(
+                conn, op_id, state=OpState.DONE.value, task_id=task_id, finished_at=now
+            )
             self._bump(conn)
             spec = conn.execute(SELECT_VIDEO_SPEC, {"b_address": op.address}).scalar()
             conn.execute(
@@ -352,15 +367,6 @@ class StateWriter(StateReader):
                     "operation_id": op_id,
                     "created_at": now,
                     "updated_at": now,
-                },
-            )
-            conn.execute(
-                UPDATE_OPERATION,
-                {
-                    "b_id": op_id,
-                    "state": OpState.DONE.value,
-                    "task_id": task_id,
-                    "finished_at": now,
                 },
             )
             conn.execute(
@@ -384,12 +390,10 @@ class StateWriter(StateReader):
     def _close_intent(self, op_id: int, state: OpState, status: VideoStatus, message: str) -> None:
         now = utcnow()
         with self._write() as conn:
-            op = self._open_intent(conn, op_id)
-            self._bump(conn)
-            conn.execute(
-                UPDATE_OPERATION,
-                {"b_id": op_id, "state": state.value, "message": message, "finished_at": now},
+            op = self._close_intent_row(
+                conn, op_id, state=state.value, message=message, finished_at=now
             )
+            self._bump(conn)
             conn.execute(
                 UPDATE_VIDEO,
                 {

@@ -7,6 +7,7 @@ import os
 import select
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -180,6 +181,28 @@ def test_sqlite_fresh_heartbeat_elsewhere_is_respected(tmp_path: Path) -> None:
             store.force_unlock("f" * 32)
 
 
+def _freeze_between_beats(proc: subprocess.Popen[str], db: Path) -> None:
+    """SIGSTOP ``proc`` while it is not inside a heartbeat's write transaction.
+
+    Frozen inside one, it would keep SQLite's write lock itself, and nothing could take
+    over: that is SQLite's own limit, not the state lock's. Stop it, check that a write
+    transaction can begin, and if not let it finish its beat and try again.
+    """
+    for _ in range(50):
+        os.kill(proc.pid, signal.SIGSTOP)
+        probe = sqlite3.connect(db, timeout=0.05, isolation_level=None)
+        try:
+            probe.execute("BEGIN IMMEDIATE")
+            probe.execute("ROLLBACK")
+            return
+        except sqlite3.OperationalError:
+            os.kill(proc.pid, signal.SIGCONT)
+            time.sleep(0.02)
+        finally:
+            probe.close()
+    pytest.fail("could not freeze the holder outside its heartbeat transaction")
+
+
 def test_sqlite_frozen_holder_goes_stale(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'state.db'}"
     with (
@@ -199,7 +222,7 @@ def test_sqlite_frozen_holder_goes_stale(tmp_path: Path) -> None:
             pytest.fail("the holder's heartbeat never advanced")
         with pytest.raises(StateLocked):  # alive and beating: respected
             store.force_unlock(lock_id)
-        os.kill(proc.pid, signal.SIGSTOP)  # alive, but its heartbeat stops
+        _freeze_between_beats(proc, tmp_path / "state.db")  # alive, but its heartbeat stops
         try:
             with store.lock("parent", timeout=15) as info:
                 assert info.took_over is not None and "heartbeat" in info.took_over
