@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sys
 import time
@@ -19,12 +20,19 @@ class ProgressPrinter:
     """An executor observer that prints one line per meaningful event on stderr.
 
     Progress lines of a running task are printed when its status or its progress
-    decile changes, so a long wait does not flood a CI log.
+    decile changes, so a long wait does not flood a CI log. Lines are written in batches,
+    at most ``FLUSH_EVERY`` seconds late: one write per line costs a system call each
+    and, at hundreds of creates a second, slowed the apply itself.
     """
+
+    FLUSH_EVERY = 0.25
 
     def __init__(self) -> None:
         self._last: dict[str, tuple[str, int]] = {}
         self._started = time.monotonic()
+        self._lines: list[str] = []
+        self._flush_due: asyncio.TimerHandle | None = None
+        self._flush_loop: asyncio.AbstractEventLoop | None = None
 
     def __call__(self, event: Event) -> None:
         if event.kind in _QUIET:
@@ -37,9 +45,27 @@ class ProgressPrinter:
         elapsed = time.monotonic() - self._started
         progress = f" {event.progress}%" if event.progress is not None else ""
         detail = f": {event.message}" if event.message else ""
-        click.echo(
-            f"[{elapsed:6.1f}s] {event.address} {event.kind.value}{progress}{detail}", err=True
-        )
+        line = f"[{elapsed:6.1f}s] {event.address} {event.kind.value}{progress}{detail}"
+        self._lines.append(line)
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # not inside the executor's loop: no batching
+            self.flush()
+            return
+        if self._flush_due is not None and self._flush_loop is not loop:  # an ended loop
+            self.flush()
+        if self._flush_due is None:
+            self._flush_due = loop.call_later(self.FLUSH_EVERY, self.flush)
+            self._flush_loop = loop
+
+    def flush(self) -> None:
+        if self._flush_due is not None:
+            self._flush_due.cancel()
+            self._flush_due = None
+            self._flush_loop = None
+        if self._lines:
+            click.echo("\n".join(self._lines), err=True)
+            self._lines.clear()
 
 
 @contextmanager
@@ -47,7 +73,11 @@ def observing(*, total: int | None, wait: bool) -> Iterator[Observer]:
     """Bars on a terminal (rich, imported only then); one line per event otherwise."""
     ci = os.environ.get("CI", "").lower() in ("1", "true", "yes")
     if ci or not sys.stderr.isatty() or os.environ.get("TERM") == "dumb":
-        yield ProgressPrinter()
+        printer = ProgressPrinter()
+        try:
+            yield printer
+        finally:
+            printer.flush()
         return
     # Imported here so rich is loaded only when bars are drawn.
     from reconciler.cli.progress import ProgressBars

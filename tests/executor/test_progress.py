@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import logging
 import sys
 
+import pytest
 from rich.console import Console
 
+from reconciler.cli.output import ProgressPrinter, observing
 from reconciler.cli.progress import ProgressBars
 from reconciler.executor import Event, EventKind
 
@@ -107,3 +110,38 @@ def test_log_records_go_through_the_live_display_while_the_bars_are_drawn() -> N
         assert handler.stream is before
     finally:
         root.removeHandler(handler)
+
+
+def test_the_line_printer_batches_lines_and_loses_none(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Lines of a burst are written together within FLUSH_EVERY; none is lost at the end."""
+
+    async def burst(printer: ProgressPrinter) -> tuple[str, str]:
+        for n in range(50):
+            printer(Event(EventKind.CREATED, f"video.v{n}", f"task-{n}"))
+        printer(Event(EventKind.CREATE_SENT, "video.quiet"))  # never printed
+        before = capsys.readouterr().err  # nothing yet: the burst is one write, later
+        await asyncio.sleep(ProgressPrinter.FLUSH_EVERY * 3)
+        after = capsys.readouterr().err
+        printer(Event(EventKind.CREATED, "video.last", "task-last"))
+        return before, after
+
+    with observing(total=None, wait=False) as printer:  # stderr is not a terminal here
+        assert isinstance(printer, ProgressPrinter)
+        before, after = asyncio.run(burst(printer))
+    last = capsys.readouterr().err  # flushed when the observing block ends
+
+    assert before == ""
+    assert [line.split("] ", 1)[1] for line in after.splitlines()] == [
+        f"video.v{n} created: task-{n}" for n in range(50)
+    ]
+    assert last.strip().endswith("video.last created: task-last")
+
+
+def test_the_line_printer_writes_at_once_outside_an_event_loop(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    printer = ProgressPrinter()
+    printer(Event(EventKind.CREATED, "video.a", "task-1"))
+    assert capsys.readouterr().err.strip().endswith("video.a created: task-1")
