@@ -12,7 +12,7 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from pydantic import JsonValue
 
@@ -30,8 +30,7 @@ MAX_TAKES = 100
 MAX_COMBINATIONS = 1000
 
 
-@dataclass(frozen=True, slots=True)
-class RawVideo:
+class RawVideo(NamedTuple):
     name: str
     name_pos: Pos
     path: str

@@ -8,7 +8,7 @@ route's defaults applied and the media references resolved, or diagnostics.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from pydantic import JsonValue
 
@@ -41,8 +41,9 @@ FIELD_TYPE: dict[str, AssetType] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Located:
+# NamedTuples rather than frozen dataclasses, as in ``yamlvalues``: several per video,
+# and a frozen dataclass's construction is a few times slower.
+class Located(NamedTuple):
     """A field's value and the spec file it was written in."""
 
     node: YNode
@@ -53,8 +54,7 @@ class Located:
     from_defaults: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class Checked:
+class Checked(NamedTuple):
     """A valid instance: what the fingerprint and billing are computed from."""
 
     caps: ModelCaps
