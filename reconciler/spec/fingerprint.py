@@ -27,6 +27,9 @@ from reconciler.model import Billing, BillingMode
 from reconciler.spec.capabilities import ModelCaps
 
 FINGERPRINT_VERSION = 1
+# Canonical JSON: sorted keys, no spaces. One encoder for every video (``json.dumps``
+# with these options builds a new one per call).
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def fingerprint(
@@ -42,7 +45,7 @@ def fingerprint(
         "media": {field: list(refs) for field, refs in media_hashes.items()},
         "take": take,
     }
-    text = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    text = _CANONICAL.encode(document)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
