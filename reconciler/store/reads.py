@@ -115,6 +115,7 @@ def _video_select(dialect: str) -> sa.Select[*_VideoRow]:
 def _video_records(rows: Iterable[_VideoRow]) -> list[VideoRecord]:
     """Records from ``_video_select`` rows; the spec stays JSON text until it is read."""
     labels_seen: dict[str, Mapping[str, str]] = {}  # label sets repeat across videos
+    parse = datetime.fromisoformat
     records = []
     for (
         address,
@@ -136,6 +137,12 @@ def _video_records(rows: Iterable[_VideoRow]) -> list[VideoRecord]:
         labels = labels_seen.get(labels_json)
         if labels is None:
             labels = labels_seen[labels_json] = json.loads(labels_json)
+        try:  # the common case inline: 200k calls of _utc would cost 4% of a snapshot
+            updated = parse(updated_at)
+            expires = None if result_expires_at is None else parse(result_expires_at)
+        except ValueError:
+            updated = _utc(updated_at)
+            expires = None if result_expires_at is None else _utc(result_expires_at)
         # _make: the named tuple from a tuple, without the keyword-handling __new__.
         record = VideoRecord._make(
             (
@@ -144,14 +151,14 @@ def _video_records(rows: Iterable[_VideoRow]) -> list[VideoRecord]:
                 spec_json,
                 labels,
                 _STATUSES[status],
-                _utc(updated_at),
+                updated,
                 description,
                 task_id,
                 progress,
                 attempts,
                 error_message,
                 result_url,
-                None if result_expires_at is None else _utc(result_expires_at),
+                expires,
                 file_path,
                 file_sha256,
             )
