@@ -106,9 +106,12 @@ def read_revision(conn: Connection) -> str | None:
         revisions = conn.execute(_READ_REVISION).scalars().all()
     except DBAPIError:
         conn.rollback()  # PostgreSQL: the failed statement aborted the transaction
-        if sa.inspect(conn).has_table("alembic_version"):
-            raise
-        return None
+        if not sa.inspect(conn).has_table("alembic_version"):
+            return None
+        # The table exists now: another process may have created the schema between
+        # the SELECT and this check (first use by several at once). Read it again; if
+        # it fails for another reason, that error is raised.
+        revisions = conn.execute(_READ_REVISION).scalars().all()
     if len(revisions) > 1:
         raise StateVersionError(
             f"the state database records {len(revisions)} schema revisions "
