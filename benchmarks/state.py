@@ -14,8 +14,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from reconciler.model import DesiredVideo
-from reconciler.store import StateStore
-from reconciler.store.schema import Video
+from reconciler.store import StateStore, schema
 
 BATCH = 5000
 
@@ -56,17 +55,17 @@ def seed(url: str, videos: Iterable[DesiredVideo], root: Path | None = None) -> 
     with StateStore.open(url) as store:
         batch: list[dict[str, object]] = []
         with store.engine.begin() as conn:
-            conn.execute(sa.delete(Video))
+            conn.execute(sa.delete(schema.videos))
             for row in _rows(videos, outputs):
                 if outputs is not None:
                     (outputs / f"{row['address']}.mp4").touch()
                 batch.append(row)
                 if len(batch) >= BATCH:
-                    conn.execute(sa.insert(Video), batch)
+                    conn.execute(sa.insert(schema.videos), batch)
                     count += len(batch)
                     batch = []
             if batch:
-                conn.execute(sa.insert(Video), batch)
+                conn.execute(sa.insert(schema.videos), batch)
                 count += len(batch)
     return count
 

@@ -15,7 +15,7 @@ from pydantic import JsonValue
 from reconciler.errors import StateConflict
 from reconciler.stateview import VideoStatus
 from reconciler.store.records import OpKind, OpState
-from reconciler.store.schema import Operation, Task, Video
+from reconciler.store.schema import operations, tasks, videos
 from reconciler.store.updates import StateUpdater
 from reconciler.store.writes import utcnow
 
@@ -28,7 +28,7 @@ class StateEditor(StateUpdater):
         with self._write() as conn:
             video = self._require_video(conn, address)
             self._bump(conn)
-            conn.execute(sa.delete(Video).where(Video.address == address))
+            conn.execute(sa.delete(videos).where(videos.c.address == address))
             self._journal(
                 conn,
                 kind=kind,
@@ -52,9 +52,9 @@ class StateEditor(StateUpdater):
             self._bump(conn)
             now = utcnow()
             conn.execute(
-                sa.update(Video).where(Video.address == src).values(address=dst, updated_at=now)
+                sa.update(videos).where(videos.c.address == src).values(address=dst, updated_at=now)
             )
-            conn.execute(sa.update(Task).where(Task.address == src).values(address=dst))
+            conn.execute(sa.update(tasks).where(tasks.c.address == src).values(address=dst))
             self._journal(
                 conn,
                 kind=OpKind.MV,
@@ -89,7 +89,7 @@ class StateEditor(StateUpdater):
         video_status = VideoStatus(status)
         now = utcnow()
         with self._write() as conn:
-            task = conn.execute(sa.select(Task).where(Task.task_id == task_id)).first()
+            task = conn.execute(sa.select(tasks).where(tasks.c.task_id == task_id)).first()
             if task is not None and task.address != address:
                 raise StateConflict(
                     f"task {task_id} already belongs to {task.address}",
@@ -98,7 +98,7 @@ class StateEditor(StateUpdater):
             self._bump(conn)
             if task is None:
                 conn.execute(
-                    sa.insert(Task).values(
+                    sa.insert(tasks).values(
                         task_id=task_id,
                         address=address,
                         fingerprint=fingerprint,
@@ -115,8 +115,8 @@ class StateEditor(StateUpdater):
                     )
                 )
             conn.execute(
-                sa.update(Operation)
-                .where(Operation.address == address, Operation.state == OpState.INTENT)
+                sa.update(operations)
+                .where(operations.c.address == address, operations.c.state == OpState.INTENT)
                 .values(
                     state=OpState.DONE.value,
                     task_id=task_id,
@@ -138,7 +138,7 @@ class StateEditor(StateUpdater):
             video = self._video_row(conn, address)
             if video is None:
                 conn.execute(
-                    sa.insert(Video).values(
+                    sa.insert(videos).values(
                         address=address,
                         description=description,
                         labels=dict(labels or {}),
@@ -158,7 +158,7 @@ class StateEditor(StateUpdater):
                 if video.task_id != task_id:
                     extra.update(file_path=None, file_sha256=None)
                 conn.execute(
-                    sa.update(Video).where(Video.address == address).values(**fields, **extra)
+                    sa.update(videos).where(videos.c.address == address).values(**fields, **extra)
                 )
             self._journal(
                 conn,

@@ -28,7 +28,7 @@ from reconciler.errors import StateConflict, StateLocked
 from reconciler.store.engine import WRITE
 from reconciler.store.reads import lock_info
 from reconciler.store.records import LockInfo, OpKind
-from reconciler.store.schema import Lock
+from reconciler.store.schema import lock
 from reconciler.store.writes import StateWriter, utcnow
 
 log = logging.getLogger(__name__)
@@ -100,7 +100,7 @@ def _not_locked(lock_id: str, current: LockInfo | None) -> StateConflict:
 
 
 def _read_lock(conn: Connection) -> LockInfo | None:
-    row = conn.execute(sa.select(Lock).where(Lock.id == 1)).mappings().first()
+    row = conn.execute(sa.select(lock).where(lock.c.id == 1)).mappings().first()
     return None if row is None else lock_info(row)
 
 
@@ -108,7 +108,7 @@ def _write_lock_row(
     conn: Connection, holder: str, command: str, run_id: int | None, took_over: str | None
 ) -> LockInfo:
     now = utcnow()
-    conn.execute(sa.delete(Lock))
+    conn.execute(sa.delete(lock))
     values = {
         "lock_id": uuid.uuid4().hex,
         "holder": holder,
@@ -119,7 +119,7 @@ def _write_lock_row(
         "acquired_at": now,
         "heartbeat_at": now,
     }
-    conn.execute(sa.insert(Lock).values(id=1, **values))
+    conn.execute(sa.insert(lock).values(id=1, **values))
     if took_over:
         StateWriter._journal(conn, kind=OpKind.LOCK, address=None, message=took_over)
         log.warning("%s", took_over)
@@ -188,7 +188,9 @@ class SqliteLock:
                     conn.begin(),
                 ):
                     result = conn.execute(
-                        sa.update(Lock).where(Lock.lock_id == lock_id).values(heartbeat_at=utcnow())
+                        sa.update(lock)
+                        .where(lock.c.lock_id == lock_id)
+                        .values(heartbeat_at=utcnow())
                     )
                 if result.rowcount == 0:
                     log.error("the state lock %s was removed while held", lock_id)
@@ -204,7 +206,7 @@ class SqliteLock:
             self._engine.connect().execution_options(**{WRITE: True}) as conn,
             conn.begin(),
         ):
-            conn.execute(sa.delete(Lock).where(Lock.lock_id == info.lock_id))
+            conn.execute(sa.delete(lock).where(lock.c.lock_id == info.lock_id))
 
     def force_unlock(self, lock_id: str) -> LockInfo:
         with (
@@ -222,7 +224,7 @@ class SqliteLock:
                     hint=f"let it finish or stop process {current.pid} on {current.host}; "
                     "force-unlock only removes locks of dead processes",
                 )
-            conn.execute(sa.delete(Lock).where(Lock.lock_id == lock_id))
+            conn.execute(sa.delete(lock).where(lock.c.lock_id == lock_id))
             StateWriter._journal(
                 conn,
                 kind=OpKind.LOCK,
@@ -298,7 +300,7 @@ class PostgresLock:
         self._conn = None
         try:
             with self._engine.connect() as conn, conn.begin():
-                conn.execute(sa.delete(Lock).where(Lock.lock_id == info.lock_id))
+                conn.execute(sa.delete(lock).where(lock.c.lock_id == info.lock_id))
         except sa.exc.SQLAlchemyError as exc:
             log.warning(
                 "could not remove lock %s (the next command replaces it): %s",
@@ -328,7 +330,7 @@ class PostgresLock:
                 )
             try:
                 with self._engine.connect() as conn, conn.begin():
-                    conn.execute(sa.delete(Lock).where(Lock.lock_id == lock_id))
+                    conn.execute(sa.delete(lock).where(lock.c.lock_id == lock_id))
                     StateWriter._journal(
                         conn,
                         kind=OpKind.LOCK,

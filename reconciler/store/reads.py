@@ -24,22 +24,21 @@ from typing import cast
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, RowMapping
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm import Mapped
 from sqlalchemy.sql.elements import ColumnElement
 
 from reconciler.errors import StateUnavailable
 from reconciler.stateview import AssetRecord, Snapshot, VideoRecord, VideoStatus
 from reconciler.store.engine import redact
 from reconciler.store.records import JournalEntry, LockInfo, OpState, RunRow, TaskRow
-from reconciler.store.schema import Asset, Lock, Meta, Operation, Run, Task, Video
+from reconciler.store.schema import assets, lock, meta, operations, runs, tasks, videos
 
 _ASSET_COLUMNS = (
-    Asset.content_hash,
-    Asset.type,
-    Asset.uploaded_url,
-    Asset.audit_asset_id,
-    Asset.audit_status,
-    Asset.updated_at,
+    assets.c.content_hash,
+    assets.c.type,
+    assets.c.uploaded_url,
+    assets.c.audit_asset_id,
+    assets.c.audit_status,
+    assets.c.updated_at,
 )
 
 # What ``_video_select`` returns, in ``VideoRecord``'s field order: JSON and timestamps as text.
@@ -65,9 +64,7 @@ _STATUSES = {status.value: status for status in VideoStatus}
 _STREAM_CHUNK = 2000  # rows per chunk of a PostgreSQL stream
 
 
-def _utc_iso(
-    column: Mapped[datetime] | Mapped[datetime | None], dialect: str
-) -> ColumnElement[str]:
+def _utc_iso(column: ColumnElement[datetime], dialect: str) -> ColumnElement[str]:
     """A ``UtcDateTime`` column as ISO 8601 text with a ``+00:00`` offset (see ``_utc``)."""
     text: ColumnElement[str]
     if dialect == "postgresql":
@@ -94,21 +91,21 @@ def _utc(text: str) -> datetime:
 def _video_select(dialect: str) -> sa.Select[*_VideoRow]:
     """One row per video: ``VideoRecord``'s fields, in its order, as plain values."""
     return sa.select(
-        Video.address,
-        Video.fingerprint,
-        sa.cast(Video.spec, sa.Text),
-        sa.cast(Video.labels, sa.Text),
-        Video.status,
-        _utc_iso(Video.updated_at, dialect),
-        Video.description,
-        Video.task_id,
-        Video.progress,
-        Video.attempts,
-        Video.error_message,
-        Video.result_url,
-        _utc_iso(Video.result_expires_at, dialect),
-        Video.file_path,
-        Video.file_sha256,
+        videos.c.address,
+        videos.c.fingerprint,
+        sa.cast(videos.c.spec, sa.Text),
+        sa.cast(videos.c.labels, sa.Text),
+        videos.c.status,
+        _utc_iso(videos.c.updated_at, dialect),
+        videos.c.description,
+        videos.c.task_id,
+        videos.c.progress,
+        videos.c.attempts,
+        videos.c.error_message,
+        videos.c.result_url,
+        _utc_iso(videos.c.result_expires_at, dialect),
+        videos.c.file_path,
+        videos.c.file_sha256,
     )
 
 
@@ -252,39 +249,44 @@ class StateReader:
 
     def snapshot(self) -> Snapshot:
         with self._read() as conn, _gc_paused():
-            meta = conn.execute(sa.select(Meta.lineage, Meta.serial).where(Meta.id == 1)).one()
+            meta_row = conn.execute(
+                sa.select(meta.c.lineage, meta.c.serial).where(meta.c.id == 1)
+            ).one()
             # Closed before the transaction ends, also on an error: a stream left open
             # holds the connection, and the rollback would wait for it forever.
             with closing(_rows(conn, _video_select(conn.dialect.name))) as rows:
-                videos = _video_records(rows)
+                video_records = _video_records(rows)
             # Sorted here rather than by ORDER BY: the same code-point order on every
             # backend and collation, rows can be streamed, and PostgreSQL does not sort
             # 100k wide rows on disk when its statistics are missing (after a bulk load).
-            videos.sort(key=attrgetter("address"))
-            assets = tuple(
+            video_records.sort(key=attrgetter("address"))
+            asset_records = tuple(
                 AssetRecord(**row)
                 for row in conn.execute(
-                    sa.select(*_ASSET_COLUMNS).order_by(Asset.content_hash)
+                    sa.select(*_ASSET_COLUMNS).order_by(assets.c.content_hash)
                 ).mappings()
             )
         return Snapshot(
-            lineage=meta.lineage, serial=meta.serial, videos=tuple(videos), assets=assets
+            lineage=meta_row.lineage,
+            serial=meta_row.serial,
+            videos=tuple(video_records),
+            assets=asset_records,
         )
 
     def serial(self) -> int:
         with self._read() as conn:
-            return int(conn.execute(sa.select(Meta.serial).where(Meta.id == 1)).scalar_one())
+            return int(conn.execute(sa.select(meta.c.serial).where(meta.c.id == 1)).scalar_one())
 
     def video(self, address: str) -> VideoRecord | None:
         with self._read() as conn:
-            query = _video_select(conn.dialect.name).where(Video.address == address)
+            query = _video_select(conn.dialect.name).where(videos.c.address == address)
             records = _video_records(conn.execute(query))
         return records[0] if records else None
 
     def tasks(self, address: str | None = None) -> list[TaskRow]:
-        query = sa.select(Task).order_by(Task.created_at, Task.task_id)
+        query = sa.select(tasks).order_by(tasks.c.created_at, tasks.c.task_id)
         if address is not None:
-            query = query.where(Task.address == address)
+            query = query.where(tasks.c.address == address)
         with self._read() as conn:
             rows = conn.execute(query).all()
         return [TaskRow.model_construct(**row._asdict()) for row in rows]
@@ -293,9 +295,9 @@ class StateReader:
         self, address: str | None = None, *, limit: int | None = None
     ) -> list[JournalEntry]:
         """Journal entries, oldest first (the newest ``limit`` if given)."""
-        query = sa.select(Operation).order_by(Operation.id.desc())
+        query = sa.select(operations).order_by(operations.c.id.desc())
         if address is not None:
-            query = query.where(Operation.address == address)
+            query = query.where(operations.c.address == address)
         if limit is not None:
             query = query.limit(limit)
         with self._read() as conn:
@@ -304,12 +306,16 @@ class StateReader:
 
     def open_intents(self) -> list[JournalEntry]:
         """Paid calls whose intent was written but whose outcome never was."""
-        query = sa.select(Operation).where(Operation.state == OpState.INTENT).order_by(Operation.id)
+        query = (
+            sa.select(operations)
+            .where(operations.c.state == OpState.INTENT)
+            .order_by(operations.c.id)
+        )
         with self._read() as conn:
             return [journal_entry(row) for row in conn.execute(query).mappings().all()]
 
     def runs(self, *, limit: int = 50) -> list[RunRow]:
-        query = sa.select(Run).order_by(Run.id.desc()).limit(limit)
+        query = sa.select(runs).order_by(runs.c.id.desc()).limit(limit)
         with self._read() as conn:
             rows = conn.execute(query).all()
         return [RunRow.model_construct(**row._asdict()) for row in reversed(rows)]
@@ -317,5 +323,5 @@ class StateReader:
     def lock_holder(self) -> LockInfo | None:
         """The lock row as written; its holder may be dead (see ``StateStore.lock``)."""
         with self._read() as conn:
-            row = conn.execute(sa.select(Lock).where(Lock.id == 1)).mappings().first()
+            row = conn.execute(sa.select(lock).where(lock.c.id == 1)).mappings().first()
         return None if row is None else lock_info(row)

@@ -22,7 +22,7 @@ from reconciler.store import locking, migrate
 from reconciler.store.edits import StateEditor
 from reconciler.store.engine import WRITE, create_state_engine, redact
 from reconciler.store.records import LockInfo
-from reconciler.store.schema import Meta
+from reconciler.store.schema import meta
 from reconciler.store.writes import utcnow
 
 log = logging.getLogger(__name__)
@@ -111,7 +111,7 @@ class StateStore(StateEditor):
 
     def lineage(self) -> str:
         with self._read() as conn:
-            return str(conn.execute(sa.select(Meta.lineage).where(Meta.id == 1)).scalar_one())
+            return str(conn.execute(sa.select(meta.c.lineage).where(meta.c.id == 1)).scalar_one())
 
     # -- the write lock -----------------------------------------------------------------
 
@@ -136,7 +136,7 @@ class StateStore(StateEditor):
         return self._lock_backend().force_unlock(lock_id)
 
 
-_LINEAGE_ROW = sa.select(Meta.id).where(Meta.id == 1)
+_LINEAGE_ROW = sa.select(meta.c.id).where(meta.c.id == 1)
 
 
 def _ready(engine: Engine) -> bool:
@@ -155,7 +155,7 @@ def _ensure_meta(engine: Engine) -> None:
                 if conn.execute(_LINEAGE_ROW).first() is None:
                     lineage = uuid.uuid4().hex
                     conn.execute(
-                        sa.insert(Meta).values(id=1, lineage=lineage, serial=0, created_at=utcnow())
+                        sa.insert(meta).values(id=1, lineage=lineage, serial=0, created_at=utcnow())
                     )
                     log.info("new state, lineage %s", lineage)
         except IntegrityError:

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from reconciler.errors import StateConflict
 from reconciler.stateview import VideoStatus
 from reconciler.store.records import OpKind
-from reconciler.store.schema import Asset, Video
+from reconciler.store.schema import assets, videos
 from reconciler.store.writes import (
     SELECT_TASK,
     UPDATE_TASK,
@@ -131,8 +131,8 @@ class StateUpdater(StateWriter):
             video = self._require_video(conn, address)
             self._bump(conn)
             conn.execute(
-                sa.update(Video)
-                .where(Video.address == address)
+                sa.update(videos)
+                .where(videos.c.address == address)
                 .values(description=description, labels=dict(labels), updated_at=utcnow())
             )
             self._journal(
@@ -168,19 +168,19 @@ class StateUpdater(StateWriter):
         now = utcnow()
         with self._write() as conn:
             exists = conn.execute(
-                sa.select(Asset.content_hash).where(Asset.content_hash == content_hash)
+                sa.select(assets.c.content_hash).where(assets.c.content_hash == content_hash)
             ).first()
             self._bump(conn)
             if exists is None:
                 conn.execute(
-                    sa.insert(Asset).values(
+                    sa.insert(assets).values(
                         content_hash=content_hash, type=type, updated_at=now, **changes
                     )
                 )
             else:
                 conn.execute(
-                    sa.update(Asset)
-                    .where(Asset.content_hash == content_hash)
+                    sa.update(assets)
+                    .where(assets.c.content_hash == content_hash)
                     .values(type=type, updated_at=now, **changes)
                 )
             self._journal(

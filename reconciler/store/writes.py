@@ -41,38 +41,33 @@ from reconciler.stateview import VideoStatus
 from reconciler.store.engine import WRITE
 from reconciler.store.reads import StateReader
 from reconciler.store.records import OpKind, OpState
-from reconciler.store.schema import Meta, Operation, Run, Task, Video
+from reconciler.store.schema import meta, operations, runs, tasks, videos
 
 log = logging.getLogger(__name__)
 
 Row = sa.Row[*tuple[object, ...]]  # a row of any shape; columns read by name
 
-META = cast(sa.Table, Meta.__table__)
-VIDEOS = cast(sa.Table, Video.__table__)
-TASKS = cast(sa.Table, Task.__table__)
-OPERATIONS = cast(sa.Table, Operation.__table__)
-
 # Prebuilt statements (see the module docstring). Bound parameters of WHERE clauses are
 # named ``b_*`` so they never clash with the column names an UPDATE's SET takes from the
 # parameter dict.
 BUMP_SERIAL = (
-    sa.update(META).where(META.c.id == 1).values(serial=META.c.serial + 1).returning(META.c.serial)
+    sa.update(meta).where(meta.c.id == 1).values(serial=meta.c.serial + 1).returning(meta.c.serial)
 )
-INSERT_OPERATION = sa.insert(OPERATIONS).returning(OPERATIONS.c.id)
-SELECT_OPERATION_STATE = sa.select(OPERATIONS.c.state).where(
-    OPERATIONS.c.id == sa.bindparam("b_id")
+INSERT_OPERATION = sa.insert(operations).returning(operations.c.id)
+SELECT_OPERATION_STATE = sa.select(operations.c.state).where(
+    operations.c.id == sa.bindparam("b_id")
 )
 # Closes an open intent and returns what the caller needs of it, in one round trip.
 CLOSE_INTENT = (
-    sa.update(OPERATIONS)
-    .where(OPERATIONS.c.id == sa.bindparam("b_id"), OPERATIONS.c.state == OpState.INTENT.value)
-    .returning(OPERATIONS.c.address, OPERATIONS.c.fingerprint, OPERATIONS.c.run_id)
+    sa.update(operations)
+    .where(operations.c.id == sa.bindparam("b_id"), operations.c.state == OpState.INTENT.value)
+    .returning(operations.c.address, operations.c.fingerprint, operations.c.run_id)
 )
 SUPERSEDE_INTENTS = (
-    sa.update(OPERATIONS)
+    sa.update(operations)
     .where(
-        OPERATIONS.c.address == sa.bindparam("b_address"),
-        OPERATIONS.c.state == OpState.INTENT.value,
+        operations.c.address == sa.bindparam("b_address"),
+        operations.c.state == OpState.INTENT.value,
     )
     .values(
         state=OpState.UNCERTAIN.value,
@@ -80,13 +75,13 @@ SUPERSEDE_INTENTS = (
         message="superseded by a later create for the same address",
     )
 )
-SELECT_VIDEO = sa.select(VIDEOS).where(VIDEOS.c.address == sa.bindparam("b_address"))
-SELECT_VIDEO_SPEC = sa.select(VIDEOS.c.spec).where(VIDEOS.c.address == sa.bindparam("b_address"))
-INSERT_VIDEO = sa.insert(VIDEOS)
-UPDATE_VIDEO = sa.update(VIDEOS).where(VIDEOS.c.address == sa.bindparam("b_address"))
-SELECT_TASK = sa.select(TASKS).where(TASKS.c.task_id == sa.bindparam("b_task_id"))
-INSERT_TASK = sa.insert(TASKS)
-UPDATE_TASK = sa.update(TASKS).where(TASKS.c.task_id == sa.bindparam("b_task_id"))
+SELECT_VIDEO = sa.select(videos).where(videos.c.address == sa.bindparam("b_address"))
+SELECT_VIDEO_SPEC = sa.select(videos.c.spec).where(videos.c.address == sa.bindparam("b_address"))
+INSERT_VIDEO = sa.insert(videos)
+UPDATE_VIDEO = sa.update(videos).where(videos.c.address == sa.bindparam("b_address"))
+SELECT_TASK = sa.select(tasks).where(tasks.c.task_id == sa.bindparam("b_task_id"))
+INSERT_TASK = sa.insert(tasks)
+UPDATE_TASK = sa.update(tasks).where(tasks.c.task_id == sa.bindparam("b_task_id"))
 
 
 def utcnow() -> datetime:
@@ -256,7 +251,7 @@ class StateWriter(StateReader):
     def begin_run(self, command: str, *, git_commit: str | None) -> int:
         with self._write() as conn:
             result = conn.execute(
-                sa.insert(Run)
+                sa.insert(runs)
                 .values(
                     command=command,
                     user=_user(),
@@ -265,14 +260,16 @@ class StateWriter(StateReader):
                     git_commit=git_commit,
                     started_at=utcnow(),
                 )
-                .returning(Run.id)
+                .returning(runs.c.id)
             )
             return int(result.scalar_one())
 
     def finish_run(self, run_id: int, outcome: str) -> None:
         with self._write() as conn:
             conn.execute(
-                sa.update(Run).where(Run.id == run_id).values(finished_at=utcnow(), outcome=outcome)
+                sa.update(runs)
+                .where(runs.c.id == run_id)
+                .values(finished_at=utcnow(), outcome=outcome)
             )
 
     # -- paid creates -------------------------------------------------------------------

@@ -21,7 +21,7 @@ from sqlalchemy.engine import make_url
 
 from reconciler.stateview import VideoRecord, VideoStatus
 from reconciler.store import StateStore
-from reconciler.store.schema import Video
+from reconciler.store.schema import videos
 
 WHEN = datetime(2026, 11, 24, 12, 30, 15, 123456, tzinfo=UTC)
 ROWS = 4321  # more than two chunks of a PostgreSQL stream
@@ -63,7 +63,7 @@ def _row(index: int) -> dict[str, object]:
 
 def _seed(store: StateStore, rows: list[dict[str, object]]) -> None:
     with store.engine.begin() as conn:
-        conn.execute(sa.insert(Video), rows)
+        conn.execute(sa.insert(videos), rows)
 
 
 def _check(record: VideoRecord, row: dict[str, object]) -> None:
@@ -210,5 +210,5 @@ def test_postgres_error_mid_stream_does_not_hang(pg_url: str) -> None:
             pytest.fail("the snapshot hung after an error in the middle of the stream")
         assert isinstance(outcome[0], KeyError)
         with store.engine.begin() as conn:
-            conn.execute(sa.update(Video).values(status="completed"))
+            conn.execute(sa.update(videos).values(status="completed"))
         assert len(store.snapshot().videos) == ROWS

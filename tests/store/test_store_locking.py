@@ -21,7 +21,7 @@ import sqlalchemy as sa
 
 from reconciler.errors import StateConflict, StateLocked
 from reconciler.store import StateStore
-from reconciler.store.schema import Lock
+from reconciler.store.schema import lock
 from reconciler.store.writes import utcnow
 
 HOLDER = Path(__file__).with_name("lock_holder.py")
@@ -151,7 +151,7 @@ def _plant_lock(store: StateStore, *, age: timedelta, host: str = "elsewhere") -
     stamp = utcnow() - age
     with store.engine.begin() as conn:
         conn.execute(
-            sa.insert(Lock).values(
+            sa.insert(lock).values(
                 id=1,
                 lock_id="f" * 32,
                 holder="ci@elsewhere",
