@@ -146,6 +146,10 @@ class StoreWriter:
             for job in group:
                 self._run_group([job])
             return
+        except BaseException as error:  # not a write's own failure; never leave a caller hanging
+            for job in group:
+                job.answer(None, error)
+            return
         for job, value in zip(group, values, strict=True):
             job.answer(value, None)
 

@@ -156,3 +156,23 @@ def test_a_snapshot_queued_after_writes_sees_them(store: StateStore) -> None:
 def test_groups_do_not_nest(store: StateStore) -> None:
     with store.group(), pytest.raises(RuntimeError, match="do not nest"), store.group():
         pass
+
+
+def test_a_write_raising_a_base_exception_leaves_nobody_waiting(store: StateStore) -> None:
+    class Boom(BaseException):
+        pass
+
+    def boom() -> None:
+        raise Boom
+
+    async def main() -> int:
+        writer = StoreWriter(store)
+        try:
+            with pytest.raises(Boom):
+                await asyncio.wait_for(writer(boom), 10)
+            # The writer thread is still serving.
+            return await asyncio.wait_for(writer(store.serial), 10)
+        finally:
+            writer.close()
+
+    assert asyncio.run(main()) >= 0
