@@ -15,7 +15,9 @@ import pytest
 from tests.e2e.harness import Emulator, Project
 from tests.e2e.test_interrupts import many_videos, start_apply, wait_for_line
 
-VIDEOS = 12
+# Enough rounds (VIDEOS / parallelism 4, 1.5 s each) that the first apply still runs while
+# the second starts, even on a loaded machine.
+VIDEOS = 24
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
