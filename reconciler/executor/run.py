@@ -133,20 +133,15 @@ class StoreWriter:
         try:
             with self._store.group():
                 values = [job.fn() for job in group]
-        except StateUnavailable as error:  # the database failed: nothing of the group holds
-            for job in group:
-                job.answer(None, error)
-            return
-        except Exception as error:
-            if len(group) == 1:
-                group[0].answer(None, error)
+        except BaseException as error:
+            # A write's own failure (not the database's): the group was rolled back; run
+            # each write again alone, so only the failing one fails (the writes are plain
+            # state changes). Anything else fails every write of the group.
+            own = isinstance(error, Exception) and not isinstance(error, StateUnavailable)
+            if own and len(group) > 1:
+                for job in group:
+                    self._run_group([job])
                 return
-            # One write failed and the group was rolled back: run each again alone, so
-            # only the failing one fails (the writes are plain state changes).
-            for job in group:
-                self._run_group([job])
-            return
-        except BaseException as error:  # not a write's own failure; never leave a caller hanging
             for job in group:
                 job.answer(None, error)
             return

@@ -3,12 +3,13 @@ paid create (intent, then its outcome). Later updates live in ``updates``, hand 
 ``edits``.
 
 Each public method here and there is ONE small explicit transaction, committed before
-it returns (or, inside ``group()``, one savepoint of the group's transaction, committed
-when the group ends); each bumps ``meta.serial`` (what a saved plan is checked against) and writes
-an operations row. Paid calls are split in two: ``record_intent`` is committed *before* the create
-request, and exactly one of ``record_created`` / ``record_rejected`` /
-``record_uncertain`` closes it. An intent left open (the process died) stays visible to
-``open_intents`` and, through the video's ``creating`` status, to the planner.
+it returns (inside ``group()``: part of the group's one transaction, committed when the
+group ends); each bumps ``meta.serial`` (what a saved plan is checked against; a group
+bumps it once) and writes an operations row. Paid calls are split in two:
+``record_intent`` is committed *before* the create request, and exactly one of
+``record_created`` / ``record_rejected`` / ``record_uncertain`` closes it. An intent
+left open (the process died) stays visible to ``open_intents`` and, through the video's
+``creating`` status, to the planner.
 
 Runs and the lock are bookkeeping, not state a plan depends on: they do not bump serial.
 
