@@ -17,6 +17,7 @@ from reconciler.errors import StateUnavailable, StateVersionError
 from reconciler.store import StateStore, database_revision, migrate, upgrade_database
 from reconciler.store.engine import create_state_engine
 from reconciler.store.schema import metadata
+from tests.store.raw import edit_new_state
 
 TABLES = {"meta", "videos", "tasks", "assets", "runs", "operations", "lock"}
 
@@ -132,13 +133,7 @@ def test_default_url_hint_is_the_bare_command() -> None:
 
 
 def test_ahead_is_refused(state_url: str) -> None:
-    StateStore.open(state_url).close()
-    engine = create_state_engine(state_url)
-    try:
-        with engine.begin() as conn:
-            conn.execute(sa.text("UPDATE alembic_version SET version_num = 'from_the_future'"))
-    finally:
-        engine.dispose()
+    edit_new_state(state_url, "UPDATE alembic_version SET version_num = 'from_the_future'")
     with pytest.raises(StateVersionError, match="newer than this reconciler") as caught:
         StateStore.open(state_url, upgrade=True)
     assert caught.value.hint is not None and "upgrade reconciler" in caught.value.hint

@@ -8,12 +8,12 @@ import sys
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 from alembic.script import ScriptDirectory
 
 from reconciler.errors import StateVersionError
 from reconciler.store import StateStore, migrate
 from reconciler.store.engine import create_state_engine
+from tests.store.raw import edit_new_state
 
 
 def test_head_revision_names_the_newest_migration() -> None:
@@ -35,13 +35,7 @@ def test_current_revision_of_a_new_database_is_none(state_url: str) -> None:
 
 
 def test_two_recorded_revisions_are_refused(state_url: str) -> None:
-    StateStore.open(state_url).close()
-    engine = create_state_engine(state_url)
-    try:
-        with engine.begin() as conn:
-            conn.execute(sa.text("INSERT INTO alembic_version (version_num) VALUES ('0001')"))
-    finally:
-        engine.dispose()
+    edit_new_state(state_url, "INSERT INTO alembic_version (version_num) VALUES ('0001')")
     with pytest.raises(StateVersionError, match="2 schema revisions"):
         StateStore.open(state_url)
 
@@ -79,12 +73,6 @@ def test_opening_an_existing_state_takes_no_write_lock(tmp_path: Path) -> None:
 
 def test_a_state_at_head_without_its_lineage_row_gets_one(state_url: str) -> None:
     # What a process killed between creating the schema and the lineage row leaves.
-    StateStore.open(state_url).close()
-    engine = create_state_engine(state_url)
-    try:
-        with engine.begin() as conn:
-            conn.execute(sa.text("DELETE FROM meta"))
-    finally:
-        engine.dispose()
+    edit_new_state(state_url, "DELETE FROM meta")
     with StateStore.open(state_url) as store:
         assert len(store.lineage()) == 32
