@@ -86,6 +86,12 @@ class StoreWriter:
     back and its writes run again one by one, so only that write fails: the functions
     given must only change the state through the store. If the database fails (or the
     commit does), every write of the group fails.
+
+    Writes given with ``ahead`` (the intents: a paid create waits for its intent before
+    it is sent) are committed in a group of their own before the other writes that were
+    queued with them (answers, statuses), which nothing waits for. An ``ahead`` write
+    must not depend on a write queued before it: each intent is for an address that no
+    other queued write of the run touches.
     """
 
     # Writes per transaction at most, so one group never holds the database for long.
@@ -98,11 +104,18 @@ class StoreWriter:
         self._thread.start()
 
     async def __call__(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        return await self._submit(False, lambda: fn(*args, **kwargs))
+
+    async def ahead(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """Like calling the writer, but committed before the ordinary writes queued with it."""
+        return await self._submit(True, lambda: fn(*args, **kwargs))
+
+    async def _submit(self, ahead: bool, call: Callable[[], T]) -> T:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[object] = loop.create_future()
-        self._jobs.put(_Job(lambda: fn(*args, **kwargs), loop, future))
+        self._jobs.put(_Job(call, loop, future, ahead))
         # A write that was queued must finish and be answered even if we are cancelled.
-        return cast(T, await asyncio.shield(future))  # what fn returned
+        return cast(T, await asyncio.shield(future))  # what call returned
 
     def close(self) -> None:
         """Finish every queued write, then stop the thread."""
@@ -125,7 +138,12 @@ class StoreWriter:
                     closing = True
                     break
                 group.append(job)
-            self._run_group(group)
+            first_group = [job for job in group if job.ahead]
+            if first_group and len(first_group) < len(group):
+                self._run_group(first_group)
+                self._run_group([job for job in group if not job.ahead])
+            else:
+                self._run_group(group)
             if closing:
                 return
 
@@ -154,6 +172,7 @@ class _Job:
     fn: Callable[[], object]
     loop: asyncio.AbstractEventLoop
     future: asyncio.Future[object]
+    ahead: bool = False
 
     def answer(self, value: object, error: BaseException | None) -> None:
         def settle() -> None:
@@ -334,7 +353,7 @@ class Executor:
         except AssetFailure as failure:
             body, refused = dict(change.spec or {}), failure.message
         crashpoint("before_intent")
-        op_id = await self.writer(
+        op_id = await self.writer.ahead(
             self.store.record_intent,
             self.run_id,
             address=change.address,

@@ -8,6 +8,7 @@ its whole group, and a snapshot queued after writes sees them. Both backends.
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Iterator
 
 import pytest
@@ -176,3 +177,46 @@ def test_a_write_raising_a_base_exception_leaves_nobody_waiting(store: StateStor
             writer.close()
 
     assert asyncio.run(main()) >= 0
+
+
+def test_writes_given_ahead_are_committed_before_the_ordinary_ones_queued_with_them(
+    store: StateStore, state_url: str
+) -> None:
+    run_id = store.begin_run("test", git_commit=None)
+    busy = threading.Event()
+    release = threading.Event()
+    ran: list[str] = []
+
+    def hold() -> None:  # keeps the writer busy while the next writes queue up
+        busy.set()
+        release.wait(10)
+
+    def ordinary(n: int) -> None:
+        ran.append(f"ordinary {n}")
+        intent(store, run_id, n)
+
+    def first(n: int) -> bool:
+        ran.append(f"ahead {n}")
+        intent(store, run_id, n)
+        # Ordinary writes queued before this one are not committed yet (not even run).
+        with StateStore.open(state_url) as other:
+            return all(other.video(f"video.v{m}") is None for m in range(3))
+
+    async def main() -> list[object]:
+        writer = StoreWriter(store)
+        try:
+            held = asyncio.ensure_future(writer(hold))
+            while not busy.is_set():
+                await asyncio.sleep(0.01)
+            calls = [asyncio.ensure_future(writer(ordinary, n)) for n in range(3)]
+            calls += [asyncio.ensure_future(writer.ahead(first, n)) for n in range(3, 5)]
+            await asyncio.sleep(0.05)  # every write is queued behind `hold`
+            release.set()
+            return await asyncio.gather(held, *calls)
+        finally:
+            writer.close()
+
+    outcomes = asyncio.run(main())
+    assert ran == ["ahead 3", "ahead 4", "ordinary 0", "ordinary 1", "ordinary 2"]
+    assert outcomes[-2:] == [True, True]
+    assert {video.address for video in store.snapshot().videos} == {f"video.v{n}" for n in range(5)}
