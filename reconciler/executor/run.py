@@ -27,7 +27,7 @@ from reconciler.errors import ApiError, ApiOutcomeUnknown, StateUnavailable
 from reconciler.executor.assets import AssetFailure, AssetPipeline, Resolved, resolve_body
 from reconciler.executor.crashpoints import crashpoint
 from reconciler.executor.events import Event, EventKind, Observer, StopSignal, ignore
-from reconciler.executor.ratelimit import RateCap, rate_cap
+from reconciler.executor.ratelimit import NoLimit, RateCap, rate_cap
 from reconciler.executor.waiting import TaskWatch, Waiter, WaitOutcome
 from reconciler.plan import Action, Change, Plan
 from reconciler.store import StateStore
@@ -114,8 +114,10 @@ class StoreWriter:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[object] = loop.create_future()
         self._jobs.put(_Job(call, loop, future, ahead))
-        # A write that was queued must finish and be answered even if we are cancelled.
-        return cast(T, await asyncio.shield(future))  # what call returned
+        # If we are cancelled, so is the future, but not the write: a queued write runs and
+        # commits all the same (the thread finds the future done and drops the answer).
+        # Awaited directly, not through asyncio.shield: one hop of the loop less per write.
+        return cast(T, await future)  # what call returned
 
     def close(self) -> None:
         """Finish every queued write, then stop the thread."""
@@ -176,7 +178,7 @@ class _Job:
 
     def answer(self, value: object, error: BaseException | None) -> None:
         def settle() -> None:
-            if self.future.done():  # cancelled from outside the shield: nobody listens
+            if self.future.done():  # the caller was cancelled: nobody listens
                 return
             if error is not None:
                 self.future.set_exception(error)
@@ -333,6 +335,8 @@ class Executor:
 
     async def _take_token(self) -> None:
         """Wait for the rate cap, but give up at once when a stop comes meanwhile."""
+        if isinstance(self.cap, NoLimit):  # no cap: no task, no round trip through the loop
+            return
         take = asyncio.ensure_future(self.cap.acquire())
         # Bounded by the cap's own wait; the stop is looked at ten times a second.
         while not take.done():

@@ -220,3 +220,33 @@ def test_writes_given_ahead_are_committed_before_the_ordinary_ones_queued_with_t
     assert ran == ["ahead 3", "ahead 4", "ordinary 0", "ordinary 1", "ordinary 2"]
     assert outcomes[-2:] == [True, True]
     assert {video.address for video in store.snapshot().videos} == {f"video.v{n}" for n in range(5)}
+
+
+def test_a_write_whose_caller_is_cancelled_is_still_committed(store: StateStore) -> None:
+    run_id = store.begin_run("test", git_commit=None)
+    busy = threading.Event()
+    release = threading.Event()
+
+    def hold() -> None:
+        busy.set()
+        release.wait(10)
+
+    async def main() -> None:
+        writer = StoreWriter(store)
+        try:
+            held = asyncio.ensure_future(writer(hold))
+            while not busy.is_set():
+                await asyncio.sleep(0.01)
+            queued = asyncio.ensure_future(writer.ahead(intent, store, run_id, 1))
+            await asyncio.sleep(0.01)  # queued behind `hold`
+            queued.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await queued
+            release.set()
+            await held
+        finally:
+            writer.close()  # runs what is still queued
+
+    asyncio.run(main())
+    assert [video.address for video in store.snapshot().videos] == ["video.v1"]
+    assert [entry.address for entry in store.open_intents()] == ["video.v1"]
