@@ -294,15 +294,15 @@ class StateReader:
         return self._snapshot(None)
 
     def plan_snapshot(self, desired: Desired) -> Snapshot:
-        """The snapshot that ``build_plan(desired, ...)`` needs, in half the memory.
+        """The snapshot that ``build_plan(desired, ...)`` needs, in a third of the memory.
 
         A plan holds the loaded specs and the state's records at once: at 100,000
-        videos the full ``snapshot`` alone is ~125 MiB. This one leaves out what the
-        planner never reads (None in the records): ``updated_at``, ``file_sha256``, and
-        the stored spec text (a third of a record) except where the planner diffs it,
-        for a record whose fingerprint differs from that of the desired video at its
-        address. Addresses, fingerprints and descriptions equal to the desired's are
-        the desired's own string objects, held once. Use it to plan against
+        videos the full ``snapshot`` is ~125 MiB, this one ~45 MiB. It leaves out what
+        the planner never reads (None in the records): ``updated_at``, ``file_sha256``,
+        and the stored spec text (a third of a record) except where the planner diffs
+        it, for a record whose fingerprint differs from that of the desired video at
+        its address. Addresses, fingerprints and descriptions equal to the desired's
+        are the desired's own string objects, held once. Use it to plan against
         ``desired`` only; commands that show or write records read ``snapshot``.
         """
         return self._snapshot(desired.video_map())
