@@ -7,6 +7,8 @@ the database hand over plain values only (JSON as text, kept undecoded in the re
 timestamps as ISO 8601 text, which ``datetime.fromisoformat`` parses at C speed), so
 neither SQLAlchemy nor the driver runs per-value conversions, by building each record
 with one named-tuple call, and by pausing the cyclic GC while the records are built.
+A snapshot read for planning is also kept small: it leaves out what the planner never
+reads (``StateReader.plan_snapshot``), so a 100k-video plan fits in 256 MiB.
 """
 
 from __future__ import annotations
