@@ -21,6 +21,7 @@ import difflib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import chain
 
 from pydantic import JsonValue
 
@@ -67,7 +68,7 @@ def build_plan(desired: Desired, snapshot: Snapshot, options: PlanOptions) -> Pl
     records = {record.address: record for record in snapshot.videos}
     wanted = desired.video_map()
     _check_addresses(options, wanted, records)
-    moves = _find_moves(desired.videos, records)
+    moves = _find_moves(desired.videos, wanted, records)
     moved_from = {record.address for record in moves.values()}
 
     changes: list[Change] = []
@@ -307,15 +308,16 @@ def _move(video: DesiredVideo, record: VideoRecord) -> Change:
 
 
 def _find_moves(
-    videos: Iterable[DesiredVideo], records: Mapping[str, VideoRecord]
+    videos: Iterable[DesiredVideo],
+    wanted: Mapping[str, DesiredVideo],
+    records: Mapping[str, VideoRecord],
 ) -> dict[str, VideoRecord]:
     """New addresses whose fingerprint equals that of a vanished address: renames."""
-    wanted = {video.address for video in videos}
     vanished: dict[str, list[VideoRecord]] = {}
-    for address in sorted(records):
+    # Only the vanished addresses are sorted (the state may hold 100,000 others).
+    for address in sorted(address for address in records if address not in wanted):
         record = records[address]
-        movable = record.status not in (VideoStatus.CREATING, VideoStatus.UNCERTAIN)
-        if address not in wanted and movable:
+        if record.status not in (VideoStatus.CREATING, VideoStatus.UNCERTAIN):
             vanished.setdefault(record.fingerprint, []).append(record)
     moves: dict[str, VideoRecord] = {}
     for video in videos:
@@ -429,13 +431,12 @@ def _check_addresses(
     options: PlanOptions, wanted: Mapping[str, DesiredVideo], records: Mapping[str, VideoRecord]
 ) -> None:
     """A mistyped address must not quietly give an empty or narrower plan."""
-    known = sorted(set(wanted) | set(records))
     for flag, patterns in (("--target", options.targets), ("--exclude", options.excludes)):
         for pattern in patterns:
-            if not any(_matches(address, pattern) for address in known):
+            if not any(_matches(address, pattern) for address in chain(wanted, records)):
                 raise PlanError(
                     f"{flag} {pattern} matches no video in the specs or the state",
-                    hint=_did_you_mean(pattern, known),
+                    hint=_did_you_mean(pattern, wanted, records),
                 )
     for flag, addresses in (
         ("--replace", options.replace),
@@ -453,11 +454,12 @@ def _check_addresses(
                     f"`reconciler state rm {address}` drops it from the state"
                 )
             else:
-                hint = _did_you_mean(address, known)
+                hint = _did_you_mean(address, wanted, records)
             raise PlanError(f"{flag} {address} is not a video in the specs", hint=hint)
 
 
-def _did_you_mean(address: str, known: list[str]) -> str:
+def _did_you_mean(address: str, *addresses: Iterable[str]) -> str:
+    known = sorted(set(chain(*addresses)))
     close = difflib.get_close_matches(address, known, n=1, cutoff=0.6)
     if close:
         return f"did you mean {close[0]}?"

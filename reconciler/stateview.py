@@ -51,14 +51,18 @@ class VideoRecord(NamedTuple):
     The spec is kept as the JSON text the state holds (``spec_json``) and decoded by
     ``spec`` on each access: a plan reads the spec only of the records whose
     fingerprint changed (for the diff), so it costs what changed, not the state's size.
+
+    A snapshot read for planning (``StateStore.plan_snapshot``) leaves out what the
+    planner never reads (at 100k videos: 125 -> 45 MiB): ``updated_at`` and
+    ``file_sha256`` are None, and so is ``spec_json`` unless the fingerprint changed.
     """
 
     address: str
     fingerprint: str
-    spec_json: str  # JSON of ``DesiredVideo.spec_view()`` as last submitted
+    spec_json: str | None  # JSON of ``DesiredVideo.spec_view()`` as last submitted
     labels: Mapping[str, str]  # read-only: records with equal labels share one mapping
     status: VideoStatus
-    updated_at: datetime
+    updated_at: datetime | None  # None only in a snapshot read for planning
     description: str | None = None
     task_id: str | None = None
     progress: int = 0
@@ -72,6 +76,10 @@ class VideoRecord(NamedTuple):
     @property
     def spec(self) -> dict[str, JsonValue]:
         """The spec as last submitted, decoded from ``spec_json`` (a new dict each call)."""
+        if self.spec_json is None:
+            # A bug, not a user error: only the planner gets such records, and it reads
+            # the spec only where ``plan_snapshot`` kept it.
+            raise ValueError(f"the record of {self.address} was read without its spec")
         spec: dict[str, JsonValue] = json.loads(self.spec_json)
         return spec
 

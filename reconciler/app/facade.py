@@ -91,7 +91,7 @@ class Reconciler:
     def plan(self, request: PlanRequest) -> Plan:
         desired = self.validate()
         with self.open_store() as store:
-            snapshot = store.snapshot()
+            snapshot = store.plan_snapshot(desired)
         return self._build(desired, snapshot, request)
 
     def _build(self, desired: Desired, snapshot: Snapshot, request: PlanRequest) -> Plan:

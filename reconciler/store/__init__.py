@@ -1,8 +1,9 @@
 """The state store: SQLite or PostgreSQL through SQLAlchemy, Alembic migrations, the
 write lock and the operations journal (DESIGN §4, §6).
 
-The planner reads a ``Snapshot`` (``StateStore.snapshot``); only the executor and the
-state commands write, each write one committed, journaled transaction.
+The planner reads a ``Snapshot`` (``StateStore.plan_snapshot``: only what it needs;
+``StateStore.snapshot``: every record whole); only the executor and the state commands
+write, each write one committed, journaled transaction.
 """
 
 from reconciler.store.engine import DEFAULT_STATE_URL, redact

@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import json
 import threading
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from operator import attrgetter
 from pathlib import Path
+from typing import cast
 
 import psycopg
 import pytest
@@ -19,9 +22,11 @@ import sqlalchemy as sa
 from pydantic import JsonValue
 from sqlalchemy.engine import make_url
 
+from reconciler.model import Desired, DesiredVideo
 from reconciler.stateview import VideoRecord, VideoStatus
 from reconciler.store import StateStore
 from reconciler.store.schema import videos
+from tests.builders import video
 
 WHEN = datetime(2026, 11, 24, 12, 30, 15, 123456, tzinfo=UTC)
 ROWS = 4321  # more than two chunks of a PostgreSQL stream
@@ -212,3 +217,62 @@ def test_postgres_error_mid_stream_does_not_hang(pg_url: str) -> None:
         with store.engine.begin() as conn:
             conn.execute(sa.update(videos).values(status="completed"))
         assert len(store.snapshot().videos) == ROWS
+
+
+def _wanted(row: dict[str, object], index: int) -> DesiredVideo:
+    """A desired video at the row's address: every third with another fingerprint, every
+    fourth with another description. Its strings are not the objects a read returns."""
+    return replace(
+        video(f"wanted{index}"),
+        address=str(row["address"]),
+        fingerprint="changed" if index % 3 == 0 else str(row["fingerprint"]),
+        description="changed" if index % 4 == 0 else cast("str | None", row["description"]),
+    )
+
+
+def test_plan_snapshot_keeps_what_the_planner_reads(store: StateStore) -> None:
+    """Read for planning, a record holds its stored spec only where its fingerprint
+    differs from the desired video's at its address, no ``updated_at`` nor
+    ``file_sha256``, and the desired's own strings where they are equal."""
+    rows = [_row(index) for index in range(ROWS)]
+    _seed(store, rows)
+    # Every other row is still in the specs; two desired videos are not in the state.
+    wanted = [_wanted(row, index) for index, row in enumerate(rows) if index % 2 == 0]
+    extra = [video("new1"), video("new2")]
+    desired = Desired(
+        videos=tuple(sorted(wanted + extra, key=attrgetter("address"))), specs_digest="d"
+    )
+    full = store.snapshot()
+    planned = store.plan_snapshot(desired)
+    assert (planned.lineage, planned.serial, planned.assets) == (
+        full.lineage,
+        full.serial,
+        full.assets,
+    )
+    by_address = {v.address: v for v in wanted}
+    assert len(planned.videos) == len(full.videos) == ROWS
+    diffed = 0
+    for record, whole in zip(planned.videos, full.videos, strict=True):
+        want = by_address.get(record.address)
+        changed = want is not None and want.fingerprint != whole.fingerprint
+        diffed += changed
+        assert record == whole._replace(
+            spec_json=whole.spec_json if changed else None, updated_at=None, file_sha256=None
+        )
+        if want is not None:
+            assert record.address is want.address
+            assert (record.fingerprint is want.fingerprint) is not changed
+            assert (record.description is want.description) is (
+                whole.description == want.description
+            )
+    assert diffed == len([v for v in wanted if v.fingerprint == "changed"]) > 0
+
+
+def test_a_record_read_without_its_spec_says_so(store: StateStore) -> None:
+    row = _row(2)
+    _seed(store, [row])
+    desired = Desired(videos=(_wanted(row, 2),), specs_digest="d")
+    (record,) = store.plan_snapshot(desired).videos
+    assert record.spec_json is None
+    with pytest.raises(ValueError, match=r"video\.Z00002 was read without its spec"):
+        record.spec  # noqa: B018
