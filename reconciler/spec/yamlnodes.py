@@ -1,23 +1,43 @@
 """Reading YAML files into located values (see ``yamlvalues``), safely and fast.
 
-This module owns the only contact between spec loading and the YAML library. It uses
-ruamel's C-backed parser to *compose* (not construct) a document: nodes carry marks, so
-every value can be reported at ``path:line:col``, and no Python object is ever built
-from a tag. Hostile input is bounded: file size, node count after alias expansion (the
+This module owns the only contact between spec loading and the YAML library. It reads
+the parser's *events* (never constructing a Python object from a tag) and builds the
+located values straight from them: every value can be reported at ``path:line:col``.
+ruamel's C parser supplies the events; without its C extension, the pure-Python parser
+does. Hostile input is bounded: file size, node count after alias expansion (the
 "billion laughs" attack multiplies nodes through aliases), nesting depth, and any error
 the library raises becomes a ``Diagnostic`` instead of a traceback.
+
+The composer follows ruamel's C composer (``get_single_node``) in what it refuses and
+how (undefined aliases, reused anchors, a second document), so those errors read as
+before; composing the library's node objects first and converting them afterwards cost
+about twice as much (benchmarks/plan.py).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from ruamel.yaml import YAML
-from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
-from ruamel.yaml.resolver import BaseResolver
+from ruamel.yaml.composer import ComposerError
+from ruamel.yaml.events import (
+    AliasEvent,
+    CollectionStartEvent,
+    DocumentEndEvent,
+    Event,
+    MappingEndEvent,
+    MappingStartEvent,
+    NodeEvent,
+    ScalarEvent,
+    SequenceEndEvent,
+    StreamEndEvent,
+)
 
 from reconciler.errors import Diagnostic
 from reconciler.spec.yamlvalues import (
+    IMPLICIT_START,
     MAP_TAG,
     NULL_TAG,
     NULLS,
@@ -28,39 +48,23 @@ from reconciler.spec.yamlvalues import (
     YScalar,
     YSeq,
     describe,
-    node_pos,
-    node_tag,
     scalar,
     to_plain,
 )
 
 try:
-    from ruamel.yaml.cyaml import CBaseLoader
+    # Not in cyaml's __all__, but it is the C parser whichever build cyaml found.
+    from ruamel.yaml.cyaml import CParser  # type: ignore[attr-defined]
 except ImportError:  # pragma: no cover - only without ruamel.yaml.clib
-    CBaseLoader = None  # type: ignore[assignment,misc]
-
-# The tag the base resolver gives each kind of node: with no implicit or path resolvers
-# registered (the base resolver has none), ``BaseResolver.resolve`` always returns these.
-_PLAIN_TAGS = {
-    ScalarNode: BaseResolver.DEFAULT_SCALAR_TAG,
-    SequenceNode: BaseResolver.DEFAULT_SEQUENCE_TAG,
-    MappingNode: BaseResolver.DEFAULT_MAPPING_TAG,
-}
-
-if CBaseLoader is not None:
-
-    class _CLoader(CBaseLoader):
-        """The C loader with ``BaseResolver.resolve`` minus its per-call lookups: the C
-        composer calls it for every node (~15% of composing). Plain scalars are typed
-        later, in ``scalar``."""
-
-        def resolve(self, kind: type[Node], value: str, implicit: object) -> object:
-            return _PLAIN_TAGS[kind]
-
+    CParser = None
 
 MAX_FILE_BYTES = 8 * 1024 * 1024
 MAX_NODES = 1_000_000
 MAX_DEPTH = 64
+
+
+_CYCLE = "an alias refers to the value that contains it"
+_DEEP = f"document is nested more than {MAX_DEPTH} levels deep"
 
 
 class _TooBig(Exception):
@@ -70,76 +74,341 @@ class _TooBig(Exception):
         self.message = message
 
 
-class _Composer:
-    """Turns composed nodes into ``YNode`` trees for one document.
+@dataclass(slots=True, eq=False)
+class _Anchored:
+    """What an anchor (``&name``) names, for the aliases (``*name``) that follow it."""
 
-    Aliases make the node graph a DAG (or, for recursive anchors, a cyclic graph): each
-    node is converted once and shared, and its *expanded* size is computed once, so a
-    "billion laughs" document is refused in time proportional to its text, not to its
-    expansion.
+    mark: object  # the parser's start mark, for a reused anchor's error
+    pos: Pos
+    dropped: bool  # written inside a value that is dropped (see ``_Composer._drop``)
+    event: ScalarEvent | None = None  # a scalar is typed again at each alias
+    value: YNode | None = None  # a collection's value; None while it is being read
+    size: int = 1  # the number of values it expands to
+    # Why a dropped collection is refused where an alias brings it back into the
+    # document (it contains an alias to itself, or is nested too deep).
+    refused: str | None = None
+
+
+def _pos(event: Event) -> Pos:
+    mark = event.start_mark
+    return Pos(mark.line + 1, mark.column + 1)
+
+
+def _tag(event: ScalarEvent | CollectionStartEvent) -> str | None:
+    """The event's tag as text; None when it has none (or only the non-specific ``!``)."""
+    ctag = event.ctag
+    if ctag is None:
+        return None
+    tag = str(ctag)  # the pure-Python parser's tags are objects
+    return None if tag == "!" else tag
+
+
+class _Composer:
+    """Builds the ``YNode`` tree of the one document of a stream of parser events.
+
+    Aliases make the document a DAG (or, for recursive anchors, a cyclic graph): each
+    collection is built once and shared, and the number of values the document expands
+    to is counted as it is read (an alias adds the size of what it names), so a "billion
+    laughs" document is refused in time proportional to its text, not to its expansion.
+    The checks match the two-pass composer this replaced: diagnostics of a value that
+    is dropped anyway (the value of a duplicate, merge or non-plain key, a non-plain
+    key itself) are not reported; a document that is too big is refused only if the
+    whole text parses, as a syntax error is reported instead.
     """
 
-    __slots__ = ("active", "diags", "done", "shared", "shown", "sizes")
+    __slots__ = ("anchors", "count", "diags", "next_event", "open", "quiet", "shared", "shown")
 
-    def __init__(self, shown: str, diags: list[Diagnostic]) -> None:
+    def __init__(self, next_event: Callable[[], Event], shown: str) -> None:
+        self.next_event = next_event
         self.shown = shown
-        self.diags = diags
-        self.done: dict[int, YNode] = {}
-        self.sizes: dict[int, int] = {}
-        self.active: set[int] = set()
-        self.shared = False  # an alias was seen: the expanded size must be checked
+        self.diags: list[Diagnostic] = []  # kept only if the whole text parses
+        self.anchors: dict[str, _Anchored] = {}
+        self.open: list[_Anchored] = []  # anchored collections being read, outermost first
+        self.count = 0  # values read so far, aliases expanded (see ``_expand``)
+        self.shared = False  # an alias named a collection: the count must be checked
+        self.quiet: list[Diagnostic] | None = None
 
-    def convert(self, root: Node) -> YNode:
-        result = self.convert_node(root, 0)
-        if self.shared and self._size(root) > MAX_NODES:
-            raise _TooBig(node_pos(root), f"document expands to more than {MAX_NODES} values")
-        return result
+    def document(self) -> YNode | None:
+        """The document's value (None for an empty stream); raises the library's errors
+        (syntax, undefined alias, reused anchor, a second document) and ``_TooBig``."""
+        next_event = self.next_event
+        next_event()  # StreamStartEvent
+        event = next_event()
+        if type(event) is StreamEndEvent:
+            return None
+        first = next_event()  # after the DocumentStartEvent
+        too_big: _TooBig | None = None
+        root: YNode | None = None
+        try:
+            root = self.node(first, 0)
+            next_event()  # DocumentEndEvent
+        except _TooBig as exc:
+            too_big = exc
+            self._skip_to_document_end()
+        event = next_event()
+        if type(event) is not StreamEndEvent:
+            raise ComposerError(
+                "expected a single document in the stream",
+                first.start_mark,
+                "but found another document",
+                event.start_mark,
+            )
+        if too_big is None and self.shared and self.count > MAX_NODES:
+            too_big = _TooBig(_pos(first), f"document expands to more than {MAX_NODES} values")
+        if too_big is not None:
+            raise too_big
+        return root
 
-    def _size(self, node: Node) -> int:
-        # Only reached for acyclic graphs (convert_node refuses cycles first).
-        key = id(node)
-        known = self.sizes.get(key)
+    def node(self, event: Event, depth: int) -> YNode:
+        if type(event) is ScalarEvent:
+            self.count += 1
+            value = self._scalar(event)
+            if event.anchor is not None:
+                self._anchor(event, _pos(event)).event = event
+            return value
+        if type(event) is AliasEvent:
+            return self._alias(event)
+        assert isinstance(event, CollectionStartEvent)
+        if depth > MAX_DEPTH and self.quiet is not None:
+            return self._drop_deep(event)
+        if type(event) is MappingStartEvent:
+            return self._mapping(event, depth)
+        return self._sequence(event, depth)
+
+    def _scalar(self, event: ScalarEvent) -> YScalar:
+        text: str = event.value
+        mark = event.start_mark
+        pos = Pos(mark.line + 1, mark.column + 1)
+        plain = not event.style
+        if event.ctag is None:  # nearly every scalar: typed here, without a call
+            if not plain:
+                return YScalar(text, pos, text)
+            if not text:
+                return YScalar(None, pos, text)
+            if text[0] not in IMPLICIT_START:
+                return YScalar(text, pos, text)
+        return scalar(text, _tag(event), plain, pos, self.shown, self._diags())
+
+    def _diags(self) -> list[Diagnostic]:
+        return self.diags if self.quiet is None else self.quiet
+
+    def _anchor(self, event: NodeEvent, pos: Pos) -> _Anchored:
+        name = event.anchor
+        known = self.anchors.get(name)
         if known is not None:
-            return known
-        total = 1
-        if isinstance(node, SequenceNode):
-            for item in node.value:
-                total += self._size(item)
-        elif isinstance(node, MappingNode):
-            for key_node, value_node in node.value:
-                total += self._size(key_node) + self._size(value_node)
-        # Saturate: the exact number past the limit does not matter.
-        self.sizes[key] = min(total, MAX_NODES + 1)
-        return self.sizes[key]
+            raise ComposerError(
+                "found duplicate anchor; first occurrence",
+                known.mark,
+                "second occurrence",
+                event.start_mark,
+            )
+        anchored = _Anchored(event.start_mark, pos, self.quiet is not None)
+        self.anchors[name] = anchored
+        return anchored
 
-    def convert_node(self, node: Node, depth: int) -> YNode:
-        if isinstance(node, ScalarNode):
-            # Most nodes; an aliased scalar is simply converted again (it adds one value
-            # per alias, written out in the text: no expansion to guard against).
-            return scalar(node, self.shown, self.diags)
-        key = id(node)
-        known = self.done.get(key)
-        if known is not None:
+    def _named(self, event: AliasEvent) -> _Anchored:
+        anchored = self.anchors.get(event.anchor)
+        if anchored is None:
+            raise ComposerError(None, None, "found undefined alias", event.start_mark)
+        return anchored
+
+    def _alias(self, event: AliasEvent) -> YNode:
+        anchored = self._named(event)
+        if anchored.event is not None:  # a scalar: counted and typed again
+            self.count += 1
+            return self._scalar(anchored.event)
+        if self.quiet is not None:
+            if anchored.value is None:  # a cycle inside a dropped value
+                self._refuse_open(_CYCLE, anchored)
+                self.count += 1
+                return YSeq((), anchored.pos)
+        elif anchored.value is None or anchored.refused is not None:
+            raise _TooBig(anchored.pos, anchored.refused or _CYCLE)
+        else:
             self.shared = True
-            return known
-        if key in self.active:
-            raise _TooBig(node_pos(node), "an alias refers to the value that contains it")
+        self._expand(anchored.size)
+        return anchored.value
+
+    def _refuse_open(self, why: str, target: _Anchored | None = None) -> None:
+        """Refuse the dropped collections being read, from ``target`` inwards (all of
+        them when None)."""
+        inner = target is None
+        for anchored in self.open:
+            inner = inner or anchored is target
+            if inner and anchored.dropped:
+                anchored.refused = why
+
+    def _expand(self, size: int) -> None:
+        """Count an alias's values. Past the limit the exact count no longer matters,
+        and a chain of aliases would make it astronomically large."""
+        if self.count <= MAX_NODES:
+            self.count += size
+
+    def _open(self, event: CollectionStartEvent, depth: int) -> tuple[Pos, _Anchored | None, int]:
+        """Start a collection: its position, its anchor, and the count before it."""
+        start = self.count
+        self.count += 1
+        pos = _pos(event)
+        anchored = None
+        if event.anchor is not None:
+            anchored = self._anchor(event, pos)
+            self.open.append(anchored)
         if depth > MAX_DEPTH:
-            raise _TooBig(node_pos(node), f"document is nested more than {MAX_DEPTH} levels deep")
-        self.active.add(key)
-        known = _convert(node, self, depth)
-        self.active.discard(key)
-        self.done[key] = known
-        return known
+            raise _TooBig(pos, _DEEP)
+        return pos, anchored, start
+
+    def _close(self, anchored: _Anchored | None, value: YNode, start: int) -> YNode:
+        if anchored is not None:
+            anchored.value = value
+            anchored.size = self.count - start
+            self.open.pop()
+        return value
+
+    def _sequence(self, event: CollectionStartEvent, depth: int) -> YNode:
+        pos, anchored, start = self._open(event, depth)
+        tag = _tag(event)
+        if tag is not None and tag != SEQ_TAG:
+            self._bad_tag(tag, pos)
+        items: list[YNode] = []
+        next_event = self.next_event
+        item = next_event()
+        while type(item) is not SequenceEndEvent:
+            items.append(self.node(item, depth + 1))
+            item = next_event()
+        return self._close(anchored, YSeq(tuple(items), pos), start)
+
+    def _mapping(self, event: CollectionStartEvent, depth: int) -> YNode:
+        pos, anchored, start = self._open(event, depth)
+        tag = _tag(event)
+        if tag is not None and tag != MAP_TAG:
+            self._bad_tag(tag, pos)
+        entries: list[tuple[str, Pos, YNode]] = []
+        seen: dict[str, Pos] = {}
+        next_event = self.next_event
+        key_event = next_event()
+        while type(key_event) is not MappingEndEvent:
+            key: str | None
+            if (
+                type(key_event) is ScalarEvent
+                and key_event.anchor is None
+                and key_event.ctag is None
+            ):
+                # Nearly every key: a name with no tag or anchor, read inline.
+                self.count += 1
+                key = key_event.value
+                mark = key_event.start_mark
+                key_pos = Pos(mark.line + 1, mark.column + 1)
+                if not key_event.style and (not key or key in NULLS):
+                    key = None
+            else:
+                key, key_pos = self._key(key_event, depth)
+            value_event = next_event()
+            if key is None or key == "<<" or key in seen:
+                self._drop_entry(key, key_pos, seen, value_event, depth + 1)
+            else:
+                seen[key] = key_pos
+                if type(value_event) is ScalarEvent and value_event.anchor is None:
+                    self.count += 1  # most values: skip a call
+                    entries.append((key, key_pos, self._scalar(value_event)))
+                else:
+                    entries.append((key, key_pos, self.node(value_event, depth + 1)))
+            key_event = next_event()
+        return self._close(anchored, YMap(tuple(entries), pos), start)
+
+    def _key(self, event: Event, depth: int) -> tuple[str | None, Pos]:
+        """A key's text (None unless a plain, non-null scalar) and position."""
+        if type(event) is AliasEvent:
+            anchored = self._named(event)
+            if anchored.event is None:  # a collection (even one being read): not read
+                self._expand(anchored.size)
+                return None, anchored.pos
+            event = anchored.event
+        elif type(event) is not ScalarEvent:
+            pos = _pos(event)
+            self._drop(event, depth + 1)  # a complex key: dropped unread
+            return None, pos
+        elif event.anchor is not None:
+            self._anchor(event, _pos(event)).event = event
+        self.count += 1
+        text: str = event.value
+        if _tag(event) == NULL_TAG or (not event.style and (not text or text in NULLS)):
+            return None, _pos(event)
+        return text, _pos(event)
+
+    def _drop_entry(
+        self, key: str | None, pos: Pos, seen: dict[str, Pos], value: Event, depth: int
+    ) -> None:
+        """Report why the entry of ``key`` is dropped, and read past its value."""
+        if key is None:
+            problem = "mapping keys must be plain names", "use a simple word as the key"
+        elif key == "<<":
+            problem = (
+                "YAML merge keys (<<) are not supported",
+                "use `defaults:` or `extends:` instead",
+            )
+        else:
+            first = seen[key]
+            problem = (
+                f"duplicate key {key!r} (first at line {first.line}, col {first.col})",
+                "remove one of them",
+            )
+        self._diags().append(Diagnostic(self.shown, pos.line, pos.col, *problem))
+        self._drop(value, depth)
+
+    def _drop(self, event: Event, depth: int) -> None:
+        """Read a value the document will not keep: its anchors still count, its own
+        problems are not reported."""
+        outer = self.quiet
+        self.quiet = []
+        try:
+            self.node(event, depth)
+        finally:
+            self.quiet = outer
+
+    def _bad_tag(self, tag: str, pos: Pos) -> None:
+        message = f"unsupported YAML tag {tag!r}"
+        self._diags().append(Diagnostic(self.shown, pos.line, pos.col, message, "remove the tag"))
+
+    def _drop_deep(self, event: Event) -> YNode:
+        """A collection nested too deep inside a dropped value: read past it, unbuilt."""
+        self._refuse_open(_DEEP)
+        self._skip(event, _DEEP)
+        self.count += 1
+        return YSeq((), _pos(event))
+
+    def _skip_to_document_end(self) -> None:
+        """After ``_TooBig``: read the rest of the document for the errors the library
+        would raise (syntax, undefined alias, reused anchor), which are reported instead."""
+        next_event = self.next_event
+        event = next_event()
+        while type(event) is not DocumentEndEvent:
+            if type(event) is not MappingEndEvent and type(event) is not SequenceEndEvent:
+                self._skip(event, None)
+            event = next_event()
+
+    def _skip(self, event: Event, why: str | None) -> None:
+        """Read past the value ``event`` starts, unbuilt: its anchors are registered (a
+        collection's refused for ``why``) and its aliases must name one."""
+        nesting = 0
+        while True:
+            if type(event) is AliasEvent:
+                self._named(event)
+            elif type(event) is ScalarEvent:
+                if event.anchor is not None:
+                    self._anchor(event, _pos(event)).event = event
+            elif isinstance(event, CollectionStartEvent):
+                nesting += 1
+                if event.anchor is not None:
+                    self._anchor(event, _pos(event)).refused = why
+            else:  # the end of a collection
+                nesting -= 1
+            if nesting == 0:
+                return
+            event = self.next_event()
 
 
 class YamlReader:
     """Parses YAML text into ``YNode`` trees, collecting diagnostics for one file at a time."""
-
-    def __init__(self) -> None:
-        # One YAML instance per reader: ruamel's instances are not thread-safe, and a
-        # module-level one would be a hidden singleton.
-        self._yaml = YAML(typ="safe", pure=False)
 
     def read_file(
         self, path: Path, shown: str, diags: list[Diagnostic]
@@ -183,38 +452,23 @@ class YamlReader:
             return None
         return self.parse(text, shown, diags)
 
-    def _compose(self, text: str) -> Node | None:
-        if CBaseLoader is None:  # no C extension: the slower composer resolves tags itself
-            composed: Node | None = self._yaml.compose(text)
-            return composed
-        # The C loader with the base resolver (``_CLoader``): no per-scalar Python tag
-        # resolution (the dominant cost of the safe composer); plain scalars are typed
-        # in ``scalar``.
-        loader = _CLoader(text)
-        try:
-            node: Node | None = loader.get_single_node()
-        finally:
-            loader.dispose()
-            # ruamel's loader refers to itself (``_parser``, ``_composer``, ``loader``,
-            # ...): a cycle only the cyclic GC frees, and the spec loader pauses it. At
-            # 100,000 videos the parsers and their buffers would pile up to ~100 MB.
-            loader.__dict__.clear()
-        return node
+    def _events(self, text: str) -> Callable[[], Event]:
+        """The parser's ``get_event`` over ``text``."""
+        if CParser is None:  # no C extension: the pure-Python parser, same events
+            events: Iterator[Event] = YAML(typ="safe", pure=True).parse(text)
+            return events.__next__
+        get_event: Callable[[], Event] = CParser(text).get_event
+        return get_event
 
     def parse(self, text: str, shown: str, diags: list[Diagnostic]) -> YNode | None:
         if len(text) > MAX_FILE_BYTES:
             diags.append(Diagnostic(shown, 1, 1, "file is larger than the limit of 8 MiB"))
             return None
+        composer = _Composer(self._events(text), shown)
         try:
-            root = self._compose(text)
-        except Exception as exc:  # the library raises many types; none may escape
-            diags.append(_yaml_error(shown, exc))
-            return None
-        if root is None:
-            return None
-        try:
-            return _Composer(shown, diags).convert(root)
+            root = composer.document()
         except _TooBig as exc:
+            diags += composer.diags
             diags.append(
                 Diagnostic(
                     shown,
@@ -225,6 +479,11 @@ class YamlReader:
                 )
             )
             return None
+        except Exception as exc:  # the library raises many types; none may escape
+            diags.append(_yaml_error(shown, exc))
+            return None
+        diags += composer.diags
+        return root
 
 
 def _yaml_error(shown: str, exc: Exception) -> Diagnostic:
@@ -248,86 +507,6 @@ def _yaml_error(shown: str, exc: Exception) -> Diagnostic:
     if "\t" in message or "cannot start any token" in message:
         hint = "YAML does not allow tabs for indentation; use spaces"
     return Diagnostic(shown, line, col, message, hint)
-
-
-def _convert(node: Node, composer: _Composer, depth: int) -> YNode:
-    shown, diags = composer.shown, composer.diags
-    if isinstance(node, ScalarNode):
-        return scalar(node, shown, diags)
-    if isinstance(node, SequenceNode):
-        if node_tag(node) != SEQ_TAG:
-            _bad_tag(node, shown, diags)
-        items = tuple(composer.convert_node(item, depth + 1) for item in node.value)
-        return YSeq(items, node_pos(node))
-    if isinstance(node, MappingNode):
-        if node_tag(node) != MAP_TAG:
-            _bad_tag(node, shown, diags)
-        entries: list[tuple[str, Pos, YNode]] = []
-        seen: dict[str, Pos] = {}
-        for key_node, value_node in node.value:
-            mark = key_node.start_mark  # node_pos, inline: this runs for every key
-            key_pos = Pos(mark.line + 1, mark.column + 1)
-            if not isinstance(key_node, ScalarNode) or _is_null_key(key_node):
-                diags.append(
-                    Diagnostic(
-                        shown,
-                        key_pos.line,
-                        key_pos.col,
-                        "mapping keys must be plain names",
-                        "use a simple word as the key",
-                    )
-                )
-                continue
-            key = str(key_node.value)
-            if key == "<<":
-                diags.append(
-                    Diagnostic(
-                        shown,
-                        key_pos.line,
-                        key_pos.col,
-                        "YAML merge keys (<<) are not supported",
-                        "use `defaults:` or `extends:` instead",
-                    )
-                )
-                continue
-            if key in seen:
-                first = seen[key]
-                diags.append(
-                    Diagnostic(
-                        shown,
-                        key_pos.line,
-                        key_pos.col,
-                        f"duplicate key {key!r} (first at line {first.line}, col {first.col})",
-                        "remove one of them",
-                    )
-                )
-                continue
-            seen[key] = key_pos
-            if isinstance(value_node, ScalarNode):  # most values: skip a call
-                entries.append((key, key_pos, scalar(value_node, shown, diags)))
-            else:
-                entries.append((key, key_pos, composer.convert_node(value_node, depth + 1)))
-        return YMap(tuple(entries), node_pos(node))
-    raise _TooBig(node_pos(node), "unsupported YAML node")
-
-
-def _is_null_key(node: ScalarNode) -> bool:
-    if node_tag(node) == NULL_TAG:
-        return True
-    return not node.style and (node.value == "" or node.value in NULLS)
-
-
-def _bad_tag(node: Node, shown: str, diags: list[Diagnostic]) -> None:
-    pos = node_pos(node)
-    diags.append(
-        Diagnostic(
-            shown,
-            pos.line,
-            pos.col,
-            f"unsupported YAML tag {node_tag(node)!r}",
-            "remove the tag",
-        )
-    )
 
 
 __all__ = [

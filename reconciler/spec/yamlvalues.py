@@ -11,7 +11,6 @@ import re
 from typing import NamedTuple
 
 from pydantic import JsonValue
-from ruamel.yaml.nodes import Node, ScalarNode
 
 from reconciler.errors import Diagnostic
 
@@ -87,23 +86,9 @@ def describe(node: YNode) -> str:
     return f"a string ({node.text!r})"
 
 
-def node_tag(node: Node) -> str:
-    # Node.tag renders a Tag object to text on every access (a measurable cost at 100k
-    # nodes); a tag that came from the C parser is stored whole in `suffix`.
-    ctag = node.ctag
-    if ctag is not None and ctag.handle is None and isinstance(ctag.suffix, str):
-        return ctag.suffix
-    return str(node.tag)
-
-
-def node_pos(node: Node) -> Pos:
-    mark = node.start_mark
-    return Pos(mark.line + 1, mark.column + 1)
-
-
 _INT_RE = re.compile(r"^[-+]?(0|[1-9][0-9_]*)$")
 # YAML 1.2 core schema, for plain (unquoted) scalars.
-_IMPLICIT_START = frozenset("-+.0123456789~nNtTfF")
+IMPLICIT_START = frozenset("-+.0123456789~nNtTfF")
 _CORE_INT = re.compile(r"^[-+]?[0-9]+$|^0o[0-7]+$|^0x[0-9a-fA-F]+$")
 _CORE_FLOAT = re.compile(
     r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$"
@@ -135,21 +120,16 @@ def _implicit(text: str, pos: Pos) -> YScalar:
     return YScalar(text, pos, text)
 
 
-def scalar(node: ScalarNode, shown: str, diags: list[Diagnostic]) -> YScalar:
-    # Called for every scalar of every file: node_pos and node_tag are written inline.
-    text: str = node.value
-    mark = node.start_mark
-    pos = Pos(mark.line + 1, mark.column + 1)
-    ctag = node.ctag
-    if ctag is not None and ctag.handle is None and isinstance(ctag.suffix, str):
-        tag = ctag.suffix
-    else:
-        tag = str(node.tag)
-    if tag == STR_TAG:
-        if not node.style:
+def scalar(
+    text: str, tag: str | None, plain: bool, pos: Pos, shown: str, diags: list[Diagnostic]
+) -> YScalar:
+    """A scalar typed by its tag: ``None`` (or ``!``) when it has none, which types a
+    plain scalar by the core schema."""
+    if tag is None or tag == STR_TAG or tag == "!":
+        if plain:
             if not text:
                 return YScalar(None, pos, text)
-            if text[0] in _IMPLICIT_START:
+            if text[0] in IMPLICIT_START:
                 return _implicit(text, pos)
         return YScalar(text, pos, text)
     if tag == NULL_TAG:
