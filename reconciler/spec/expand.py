@@ -19,9 +19,9 @@ from pydantic import JsonValue
 from reconciler.errors import Diagnostic
 from reconciler.model import Billing, DesiredVideo, LinkForm, SourcePos, video_address
 from reconciler.spec.check import Checker
-from reconciler.spec.fingerprint import billing, fingerprint
+from reconciler.spec.fingerprint import BillingInputs, billing, billing_inputs, fingerprint
 from reconciler.spec.suggest import did_you_mean
-from reconciler.spec.validate import META_FIELDS, InstanceValidator, Located
+from reconciler.spec.validate import META_FIELDS, Checked, InstanceValidator, Located
 from reconciler.spec.yamlnodes import Pos, YMap, YScalar, YSeq
 
 # Matrix values appear in addresses (video.x[k=v,...]#n); these would make them ambiguous.
@@ -174,20 +174,25 @@ class VideoExpander:
         source = SourcePos(path=raw.path, line=raw.name_pos.line, col=raw.name_pos.col)
         shared = self._shared
         labels = shared.mapping(labels)
+        if not isinstance(description, str):
+            description = None
         for combo in combos:
-            instance = dict(fields)
+            instance = fields
             labels_of_combo: dict[str, str] = {}
-            for key, located, text in combo:
-                instance[key] = located
-                labels_of_combo[key] = text
+            if combo:
+                instance = dict(fields)
+                for key, located, text in combo:
+                    instance[key] = located
+                    labels_of_combo[key] = text
             checked = self._validator.validate(raw.name, instance, (raw.path, raw.name_pos))
             if checked is None:
                 continue
             model = checked.caps.name
-            bill = shared.billing(billing(checked.caps, checked.params, checked.media))
+            bill = shared.billing(checked)
             matrix = shared.mapping(labels_of_combo)
             params = shared.params(checked.params)
             media = shared.media(checked.media)
+            link_form = LinkForm(checked.caps.media_link)
             for take in range(1, takes + 1):
                 out.append(
                     DesiredVideo(
@@ -200,8 +205,8 @@ class VideoExpander:
                         media=media,
                         fingerprint=fingerprint(model, checked.params, checked.media_hashes, take),
                         billing=bill,
-                        link_form=LinkForm(checked.caps.media_link),
-                        description=description if isinstance(description, str) else None,
+                        link_form=link_form,
+                        description=description,
                         labels=labels,
                         source=source,
                     )
@@ -211,7 +216,7 @@ class VideoExpander:
     def _takes(self, at: Located | None) -> int | None:
         if at is None:
             return 1
-        check = Checker(at.path, self._diags)
+        check = self._validator.checker(at.path)
         value = check.take_int(at.node, "`takes`")
         if value is None:
             return None
@@ -223,13 +228,13 @@ class VideoExpander:
     def _description(self, at: Located | None) -> str | bool | None:
         if at is None:
             return None
-        text = Checker(at.path, self._diags).take_str(at.node, "`description`", allow_empty=True)
+        text = self._validator.checker(at.path).take_str(at.node, "`description`", allow_empty=True)
         return False if text is None else text
 
     def _labels(self, at: Located | None) -> dict[str, str] | None:
         if at is None:
             return {}
-        check = Checker(at.path, self._diags)
+        check = self._validator.checker(at.path)
         table = check.take_map(at.node, "`labels`")
         if table is None:
             return None
@@ -311,7 +316,7 @@ class _Shared:
     def __init__(self) -> None:
         self._maps: dict[tuple[tuple[str, str], ...], dict[str, str]] = {}
         self._media: dict[tuple[tuple[str, tuple[str, ...]], ...], dict[str, tuple[str, ...]]] = {}
-        self._billings: dict[Billing, Billing] = {}
+        self._billings: dict[BillingInputs, Billing] = {}
         self._texts: dict[str, str] = {}
 
     def mapping(self, value: dict[str, str]) -> dict[str, str]:
@@ -320,8 +325,13 @@ class _Shared:
     def media(self, value: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
         return self._media.setdefault(tuple(value.items()), value)
 
-    def billing(self, value: Billing) -> Billing:
-        return self._billings.setdefault(value, value)
+    def billing(self, checked: Checked) -> Billing:
+        """The instance's billing, computed once per ``billing_inputs``."""
+        key = billing_inputs(checked.caps, checked.params, checked.media)
+        known = self._billings.get(key)
+        if known is None:
+            known = self._billings[key] = billing(checked.caps, checked.params, checked.media)
+        return known
 
     def params(self, params: dict[str, JsonValue]) -> dict[str, JsonValue]:
         texts = self._texts

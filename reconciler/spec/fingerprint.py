@@ -42,11 +42,23 @@ def fingerprint(
         "v": FINGERPRINT_VERSION,
         "model": model,
         "params": params,
-        "media": {field: list(refs) for field, refs in media_hashes.items()},
+        "media": media_hashes,  # tuples encode as JSON lists
         "take": take,
     }
     text = _CANONICAL.encode(document)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+# What ``billing`` reads of an instance (model, duration, resolution, whether it has
+# reference videos): instances equal in these are billed the same.
+BillingInputs = tuple[str, JsonValue, JsonValue, bool]
+
+
+def billing_inputs(
+    caps: ModelCaps, params: dict[str, JsonValue], media: dict[str, tuple[str, ...]]
+) -> BillingInputs:
+    has_videos = bool(media.get("reference_videos"))
+    return caps.name, params.get("duration"), params.get("resolution"), has_videos
 
 
 def billing(
