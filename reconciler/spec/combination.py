@@ -1,7 +1,9 @@
 """Cross-field media rules of a route: counts, frame mode, audio pairing.
 
-Pure: takes the model's capabilities and the resolved media of one instance, returns the
-problems as ``(field or None, message, hint)``; the caller places them in the file.
+Pure: takes the model's capabilities and what the rules read of one instance's media and
+params (``combination_inputs``), returns the problems as ``(field or None, message,
+hint)``; the caller places them in the file. Thousands of instances share a few distinct
+inputs, so the validator keeps each answer.
 """
 
 from __future__ import annotations
@@ -11,18 +13,29 @@ from pydantic import JsonValue
 from reconciler.spec.capabilities import ModelCaps
 
 Problem = tuple[str | None, str, str | None]
+# What ``check_combination`` reads of an instance besides the model: the number of
+# images, reference videos and audios, which frames are set, an adaptive ratio.
+CombinationInputs = tuple[str, int, int, int, bool, bool, bool]
 
 
-def check_combination(
+def combination_inputs(
     caps: ModelCaps, media: dict[str, tuple[str, ...]], params: dict[str, JsonValue]
-) -> list[Problem]:
+) -> CombinationInputs:
+    return (
+        caps.name,
+        len(media.get("images", ())),
+        len(media.get("reference_videos", ())),
+        len(media.get("reference_audios", ())),
+        "first_image" in media,
+        "last_image" in media,
+        params.get("ratio") == "adaptive",
+    )
+
+
+def check_combination(caps: ModelCaps, inputs: CombinationInputs) -> list[Problem]:
+    """The problems of an instance of ``caps`` with these ``combination_inputs``."""
     problems: list[Problem] = []
-    name = caps.name
-    images = len(media.get("images", ()))
-    videos = len(media.get("reference_videos", ()))
-    audios = len(media.get("reference_audios", ()))
-    first = "first_image" in media
-    last = "last_image" in media
+    name, images, videos, audios, first, last, adaptive_ratio = inputs
     frames = int(first) + int(last)
 
     counted_images = images + (frames if caps.images_count_frames else 0)
@@ -128,11 +141,7 @@ def check_combination(
     if caps.requires_reference_videos and not videos:
         problems.append((None, f"model {name!r} needs at least one reference video", None))
 
-    if (
-        params.get("ratio") == "adaptive"
-        and caps.family == "fixed_res"
-        and not (images or videos or audios or frames)
-    ):
+    if adaptive_ratio and caps.family == "fixed_res" and not (images or videos or audios or frames):
         problems.append(
             ("ratio", f"model {name!r} accepts ratio 'adaptive' only with reference media", None)
         )

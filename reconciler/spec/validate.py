@@ -23,13 +23,19 @@ from reconciler.model import (
 from reconciler.spec.assets import type_from_extension, url_hash
 from reconciler.spec.capabilities import CapabilityTable, ModelCaps
 from reconciler.spec.check import Checker
-from reconciler.spec.combination import check_combination
+from reconciler.spec.combination import (
+    CombinationInputs,
+    Problem,
+    check_combination,
+    combination_inputs,
+)
 from reconciler.spec.suggest import did_you_mean, one_of
 from reconciler.spec.yamlnodes import Pos, YMap, YNode, YScalar, YSeq
 
 SCALAR_FIELDS = ("model", "prompt", "duration", "ratio", "orientation", "resolution")
 API_FIELDS = (*SCALAR_FIELDS, *MEDIA_FIELDS)
 META_FIELDS = ("extends", "matrix", "takes", "description", "labels")
+_EVERY_MODEL_FIELDS = frozenset((*API_FIELDS, *META_FIELDS))
 ORIENTATIONS = ("landscape", "portrait")
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 FIELD_TYPE: dict[str, AssetType] = {
@@ -78,6 +84,7 @@ class InstanceValidator:
         self._declared = declared_assets  # includes assets that failed their own checks
         self._diags = diags
         self._checkers: dict[str, Checker] = {}
+        self._combinations: dict[CombinationInputs, list[Problem]] = {}
         self._all_extras = sorted({k for m in table.models.values() for k in m.extra_fields})
 
     def known_fields(self) -> set[str]:
@@ -140,7 +147,7 @@ class InstanceValidator:
     def _check_keys(self, video: str, caps: ModelCaps, fields: dict[str, Located]) -> bool:
         ok = True
         for key, located in fields.items():
-            if key in API_FIELDS or key in META_FIELDS or key in caps.extra_fields:
+            if key in _EVERY_MODEL_FIELDS or key in caps.extra_fields:
                 continue
             if key in self._all_extras and located.from_defaults:
                 continue
@@ -389,7 +396,10 @@ class InstanceValidator:
         pos: Pos,
         video: str,
     ) -> bool:
-        problems = check_combination(caps, media, params)
+        key = combination_inputs(caps, media, params)
+        problems = self._combinations.get(key)
+        if problems is None:  # the same few answers for thousands of instances
+            problems = self._combinations[key] = check_combination(caps, key)
         for field, message, hint in problems:
             at = fields.get(field) if field else None
             if at is not None:
