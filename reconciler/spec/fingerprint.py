@@ -28,8 +28,11 @@ from reconciler.spec.capabilities import ModelCaps
 
 FINGERPRINT_VERSION = 1
 # Canonical JSON: sorted keys, no spaces. One encoder for every video (``json.dumps``
-# with these options builds a new one per call).
-_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+# with these options builds a new one per call); the document is built below and never
+# refers to itself, so the encoder's cycle check (~15% of encoding) is skipped.
+_CANONICAL = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, check_circular=False
+)
 
 
 def fingerprint(
