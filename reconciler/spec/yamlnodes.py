@@ -10,8 +10,9 @@ the library raises becomes a ``Diagnostic`` instead of a traceback.
 
 The composer follows ruamel's C composer (``get_single_node``) in what it refuses and
 how (undefined aliases, reused anchors, a second document), so those errors read as
-before; composing the library's node objects first and converting them afterwards cost
-about twice as much (benchmarks/plan.py).
+before. Composing the library's node objects first and converting them afterwards, as
+this module did before, took 0.44 s of CPU for the 10,000 videos of benchmarks/plan.py
+against 0.31 s (the parser's events alone: 0.17 s).
 """
 
 from __future__ import annotations
@@ -110,10 +111,12 @@ class _Composer:
     collection is built once and shared, and the number of values the document expands
     to is counted as it is read (an alias adds the size of what it names), so a "billion
     laughs" document is refused in time proportional to its text, not to its expansion.
-    The checks match the two-pass composer this replaced: diagnostics of a value that
-    is dropped anyway (the value of a duplicate, merge or non-plain key, a non-plain
-    key itself) are not reported; a document that is too big is refused only if the
-    whole text parses, as a syntax error is reported instead.
+    Diagnostics of a value that is dropped anyway (the value of a duplicate, merge or
+    non-plain key, a non-plain key itself) are not reported; a document that is too big
+    is refused only if the whole text parses (a syntax error is reported instead). An
+    anchor written inside a dropped value and aliased elsewhere is checked where it is
+    written: its diagnostics stay unreported, a cycle or too deep a nesting in it is
+    refused at the alias, at the anchor's position.
     """
 
     __slots__ = ("anchors", "count", "diags", "next_event", "open", "quiet", "shared", "shown")
