@@ -14,10 +14,16 @@ from tests.builders import record, video
 
 
 def _downloaded(root: Path, files: dict[str, str | None]) -> frozenset[str]:
-    """The completed videos that are not "not downloaded": whose file is there."""
+    """The completed videos that are not "not downloaded": whose file is there.
+
+    Checked both ways, which must agree: on a snapshot's records (apply, refresh), and
+    on the recorded files alone (``plan``, while ``plan_snapshot`` reads the state).
+    """
     app = Reconciler(resolve(Flags(project_dir=str(root))))
     records = tuple(record(video(name), file_path=path) for name, path in sorted(files.items()))
     missing = app._not_downloaded(Snapshot(lineage="L", serial=1, videos=records))
+    gone = app._missing_files(path for path in files.values() if path)
+    assert missing == {r.address for r in records if r.file_path is None or r.file_path in gone}
     return frozenset(r.address for r in records) - missing
 
 

@@ -13,7 +13,7 @@ import os
 import signal
 import socket
 import subprocess
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Callable, Coroutine, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -91,9 +91,7 @@ class Reconciler:
     def plan(self, request: PlanRequest) -> Plan:
         desired = self.validate()
         with self.open_store() as store:
-            snapshot, missing = store.plan_snapshot(
-                desired, _FileLister(self.settings.project_root)
-            )
+            snapshot, missing = store.plan_snapshot(desired, self._missing_files)
         return self._build(desired, snapshot, request, missing)
 
     def _build(
@@ -135,6 +133,11 @@ class Reconciler:
                 not_downloaded=missing,
             ),
         )
+
+    def _missing_files(self, paths: Iterable[str]) -> frozenset[str]:
+        """Which of ``paths`` (recorded files, relative to the project) are not there."""
+        exists = _FileLister(self.settings.project_root)
+        return frozenset(path for path in paths if not exists(path))
 
     def _not_downloaded(self, snapshot: Snapshot) -> frozenset[str]:
         """The completed videos whose file is not there (``stateview.not_downloaded``)."""

@@ -99,7 +99,7 @@ def test_case_planned_from_a_stored_state(name: str, tmp_path: Path) -> None:
     on_disk = {r.file_path for r in snapshot.videos if r.address not in options.not_downloaded}
     with StateStore.open(f"sqlite:///{tmp_path}/state.db") as store:
         _write(store, snapshot)
-        stored, missing = store.plan_snapshot(desired, on_disk.__contains__)
+        stored, missing = store.plan_snapshot(desired, lambda paths: set(paths) - on_disk)
     completed = {r.address for r in snapshot.videos if r.status is VideoStatus.COMPLETED}
     assert missing == options.not_downloaded & completed
     plan = build_plan(desired, snapshot, options)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Iterable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from operator import attrgetter
@@ -246,7 +247,17 @@ def test_plan_snapshot_keeps_what_the_planner_reads(store: StateStore) -> None:
     )
     full = store.snapshot()
     on_disk = {f"out/{index}.mp4" for index in range(0, ROWS, 2)}
-    planned, missing = store.plan_snapshot(desired, on_disk.__contains__)
+    asked: list[str] = []
+
+    def missing_files(paths: Iterable[str]) -> set[str]:
+        asked.extend(paths)
+        return set(asked) - on_disk
+
+    planned, missing = store.plan_snapshot(desired, missing_files)
+    # Once, with the recorded files of the completed videos only.
+    assert sorted(asked) == sorted(
+        str(r.file_path) for r in full.videos if r.status == "completed" and r.file_path
+    )
     assert (planned.lineage, planned.serial, planned.assets) == (
         full.lineage,
         full.serial,
@@ -289,7 +300,7 @@ def test_a_record_read_without_its_spec_says_so(store: StateStore) -> None:
     row = _row(2)
     _seed(store, [row])
     desired = Desired(videos=(_wanted(row, 2),), specs_digest="d")
-    (record,) = store.plan_snapshot(desired, lambda _path: True)[0].videos
+    (record,) = store.plan_snapshot(desired, lambda _paths: set())[0].videos
     assert record.spec_json is None
     with pytest.raises(ValueError, match=r"video\.Z00002 was read without its spec"):
         record.spec  # noqa: B018
