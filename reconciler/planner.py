@@ -1,7 +1,8 @@
 """The planner: a pure function from (desired, snapshot, options) to a ``Plan``.
 
-No I/O, no clock, no environment: ``now`` and the set of downloaded files that still
-exist are passed in. Same inputs, same plan, byte for byte.
+No I/O, no clock, no environment: ``now`` and the completed videos whose file is not
+downloaded (none recorded, or deleted since) are passed in. Same inputs, same plan,
+byte for byte.
 
 Decisions worth knowing (each has a case in tests/planner/cases):
 
@@ -60,7 +61,9 @@ class PlanOptions:
     max_attempts: int = 3
     pricing: Mapping[str, Price] = field(default_factory=dict)
     currency: str = "JimiCoin"
-    downloaded: frozenset[str] = frozenset()  # addresses whose recorded file exists
+    # Completed videos whose file is not there (``stateview.not_downloaded``): the few
+    # that need a download, rather than the many that do not.
+    not_downloaded: frozenset[str] = frozenset()
 
 
 def build_plan(desired: Desired, snapshot: Snapshot, options: PlanOptions) -> Plan:
@@ -74,7 +77,7 @@ def build_plan(desired: Desired, snapshot: Snapshot, options: PlanOptions) -> Pl
     changes: list[Change] = []
     for address, video in wanted.items():
         record = records.get(address)
-        downloaded = address in options.downloaded
+        downloaded = address not in options.not_downloaded
         if address in moves:
             # A rename: move the record, then plan the new address as if it had always
             # been called so (it may still need waiting, downloading, a retry or new
@@ -82,7 +85,7 @@ def build_plan(desired: Desired, snapshot: Snapshot, options: PlanOptions) -> Pl
             prior = moves[address]
             changes.append(_move(video, prior))
             record = prior._replace(address=address)
-            downloaded = prior.address in options.downloaded
+            downloaded = prior.address not in options.not_downloaded
         changes.extend(_changes_for(video, record, options, downloaded=downloaded))
     for address, record in records.items():
         if address not in wanted and address not in moved_from:

@@ -9,14 +9,22 @@ import pytest
 
 from reconciler.app.facade import Reconciler
 from reconciler.app.settings import Flags, resolve
-from reconciler.stateview import Snapshot
+from reconciler.stateview import Snapshot, VideoStatus
 from tests.builders import record, video
 
 
 def _downloaded(root: Path, files: dict[str, str | None]) -> frozenset[str]:
+    """The completed videos that are not "not downloaded": whose file is there.
+
+    Checked both ways, which must agree: on a snapshot's records (apply, refresh), and
+    on the recorded files alone (``plan``, while ``plan_snapshot`` reads the state).
+    """
     app = Reconciler(resolve(Flags(project_dir=str(root))))
     records = tuple(record(video(name), file_path=path) for name, path in sorted(files.items()))
-    return app._downloaded(Snapshot(lineage="L", serial=1, videos=records))
+    missing = app._not_downloaded(Snapshot(lineage="L", serial=1, videos=records))
+    gone = app._missing_files(path for path in files.values() if path)
+    assert missing == {r.address for r in records if r.file_path is None or r.file_path in gone}
+    return frozenset(r.address for r in records) - missing
 
 
 def test_a_recorded_file_counts_only_while_it_is_a_file(tmp_path: Path) -> None:
@@ -63,3 +71,10 @@ def test_a_directory_that_cannot_be_listed_is_looked_into_file_by_file(
 
     monkeypatch.setattr(os, "scandir", no_listing)
     assert _downloaded(tmp_path, {"a": "outputs/a.mp4", "b": "outputs/b.mp4"}) == {"video.a"}
+
+
+def test_only_a_completed_video_can_lack_its_file(tmp_path: Path) -> None:
+    app = Reconciler(resolve(Flags(project_dir=str(tmp_path))))
+    records = tuple(record(video(status.value), status, file_path=None) for status in VideoStatus)
+    missing = app._not_downloaded(Snapshot(lineage="L", serial=1, videos=records))
+    assert missing == {"video.completed"}

@@ -19,8 +19,7 @@ def plan_of(
 ) -> list[tuple[str, Action, Reason]]:
     desired = Desired(videos=tuple(videos), specs_digest="d")
     snapshot = Snapshot(lineage="L", serial=3, videos=tuple(records))
-    downloaded = frozenset(r.address for r in records)
-    opts = PlanOptions(now=NOW, downloaded=downloaded, **options)  # type: ignore[arg-type]
+    opts = PlanOptions(now=NOW, **options)  # type: ignore[arg-type]
     plan = build_plan(desired, snapshot, opts)
     return [(c.address, c.action, c.reason) for c in plan.changes]
 
@@ -42,7 +41,7 @@ def test_replace_shows_field_diffs() -> None:
     plan = build_plan(
         Desired(videos=(after,), specs_digest="d"),
         Snapshot(lineage="L", serial=1, videos=(record(before),)),
-        PlanOptions(now=NOW, downloaded=frozenset({"video.b"})),
+        PlanOptions(now=NOW),
     )
     (change,) = plan.changes
     assert [(d.field, d.before, d.after) for d in change.diffs] == [
@@ -85,7 +84,8 @@ def test_wait_download_and_expired() -> None:
 
     def one(rec: VideoRecord) -> Action:
         snapshot = Snapshot(lineage="L", serial=1, videos=(rec,))
-        (change,) = build_plan(desired, snapshot, PlanOptions(now=NOW)).changes
+        options = PlanOptions(now=NOW, not_downloaded=frozenset({rec.address}))
+        (change,) = build_plan(desired, snapshot, options).changes
         return change.action
 
     assert one(record(a, VideoStatus.PROCESSING)) is Action.WAIT

@@ -13,7 +13,7 @@ import os
 import signal
 import socket
 import subprocess
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Callable, Coroutine, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -26,7 +26,7 @@ from reconciler.model import Desired
 from reconciler.plan import Plan, pricing_digest
 from reconciler.planner import PlanOptions, build_plan, check_budget
 from reconciler.spec import load_desired
-from reconciler.stateview import Snapshot, VideoStatus
+from reconciler.stateview import Snapshot, VideoStatus, not_downloaded
 from reconciler.store import StateStore
 
 # The executor and the HTTP client (httpx) are imported by the methods that talk to the
@@ -91,16 +91,32 @@ class Reconciler:
     def plan(self, request: PlanRequest) -> Plan:
         desired = self.validate()
         with self.open_store() as store:
-            snapshot = store.plan_snapshot(desired)
-        return self._build(desired, snapshot, request)
+            snapshot, missing = store.plan_snapshot(desired, self._missing_files)
+        return self._build(desired, snapshot, request, missing)
 
-    def _build(self, desired: Desired, snapshot: Snapshot, request: PlanRequest) -> Plan:
-        plan = self._plan_only(desired, snapshot, request)
+    def _build(
+        self,
+        desired: Desired,
+        snapshot: Snapshot,
+        request: PlanRequest,
+        missing: frozenset[str] | None = None,
+    ) -> Plan:
+        plan = self._plan_only(desired, snapshot, request, missing)
         limit = request.max_cost if request.max_cost is not None else self.settings.budget
         check_budget(plan, limit)
         return plan
 
-    def _plan_only(self, desired: Desired, snapshot: Snapshot, request: PlanRequest) -> Plan:
+    def _plan_only(
+        self,
+        desired: Desired,
+        snapshot: Snapshot,
+        request: PlanRequest,
+        missing: frozenset[str] | None = None,
+    ) -> Plan:
+        """The plan; ``missing``: the files not downloaded, as ``_not_downloaded`` says
+        (None: not checked yet, as while ``plan_snapshot`` read the snapshot)."""
+        if missing is None:
+            missing = self._not_downloaded(snapshot)
         config = self.settings.config
         return build_plan(
             desired,
@@ -114,17 +130,22 @@ class Reconciler:
                 max_attempts=self.settings.max_attempts,
                 pricing=config.pricing,
                 currency=config.currency,
-                downloaded=self._downloaded(snapshot),
+                not_downloaded=missing,
             ),
         )
 
-    def _downloaded(self, snapshot: Snapshot) -> frozenset[str]:
-        """The addresses whose recorded file is (still) there."""
+    def _missing_files(self, paths: Iterable[str]) -> frozenset[str]:
+        """Which of ``paths`` (recorded files, relative to the project) are not there."""
+        exists = _FileLister(self.settings.project_root)
+        return frozenset(path for path in paths if not exists(path))
+
+    def _not_downloaded(self, snapshot: Snapshot) -> frozenset[str]:
+        """The completed videos whose file is not there (``stateview.not_downloaded``)."""
         exists = _FileLister(self.settings.project_root)
         return frozenset(
             record.address
             for record in snapshot.videos
-            if record.file_path and exists(record.file_path)
+            if not_downloaded(record.status, record.file_path, exists)
         )
 
     # -- applying --------------------------------------------------------------------
@@ -212,15 +233,11 @@ class Reconciler:
             store.lock(_holder(), timeout=lock_timeout, command="refresh"),
         ):
             snapshot = store.snapshot()
-            downloaded = self._downloaded(snapshot)
+            missing = self._not_downloaded(snapshot)  # completed, file not there
             watches = [
                 TaskWatch(r.address, r.task_id, downloading=r.status is VideoStatus.COMPLETED)
                 for r in snapshot.videos
-                if r.task_id
-                and (
-                    r.status.in_flight
-                    or (r.status is VideoStatus.COMPLETED and r.address not in downloaded)
-                )
+                if r.task_id and (r.status.in_flight or r.address in missing)
             ]
             run_id = store.begin_run("refresh", git_commit=_git_commit(self.settings.project_root))
             outcome = "error"

@@ -17,11 +17,12 @@ import functools
 import gc
 import json
 import sqlite3
-from collections.abc import Generator, Iterable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Set
 from contextlib import closing, contextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from operator import attrgetter
-from typing import cast
+from typing import TypeVarTuple, cast
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, RowMapping
@@ -30,7 +31,13 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from reconciler.errors import StateUnavailable
 from reconciler.model import Desired, DesiredVideo
-from reconciler.stateview import AssetRecord, Snapshot, VideoRecord, VideoStatus
+from reconciler.stateview import (
+    AssetRecord,
+    Snapshot,
+    VideoRecord,
+    VideoStatus,
+    not_downloaded,
+)
 from reconciler.store.engine import redact
 from reconciler.store.records import JournalEntry, LockInfo, OpState, RunRow, TaskRow
 from reconciler.store.schema import assets, lock, meta, operations, runs, tasks, videos
@@ -63,6 +70,8 @@ _VideoRow = tuple[
     str | None,
     str | None,
 ]
+
+_Row = TypeVarTuple("_Row")  # a row of ``_rows``, as its query's columns say
 
 _STATUSES = {status.value: status for status in VideoStatus}
 _STREAM_CHUNK = 2000  # rows per chunk of a PostgreSQL stream
@@ -119,12 +128,12 @@ def _video_select(dialect: str, *, planning: bool = False) -> sa.Select[*_VideoR
 
 
 def _video_records(
-    rows: Iterable[_VideoRow], wanted: Mapping[str, DesiredVideo] | None = None
+    rows: Iterable[_VideoRow], planning: _Planning | None = None
 ) -> list[VideoRecord]:
     """Records from ``_video_select`` rows; the spec stays JSON text until it is read.
 
-    With ``wanted`` (the desired videos by address), the records are read for planning
-    against them (see ``StateReader.plan_snapshot``).
+    With ``planning``, the records are read for planning (see
+    ``StateReader.plan_snapshot``).
     """
     labels_seen: dict[str, Mapping[str, str]] = {}  # label sets repeat across videos
     parse = datetime.fromisoformat
@@ -146,11 +155,17 @@ def _video_records(
         file_path,
         file_sha256,
     ) in rows:
+        state = _STATUSES[status]
         spec_json: str | None = spec_text
-        if wanted is not None:
+        if planning is not None:
             address, fingerprint, spec_json, description = _for_planning(
-                wanted.get(address), address, fingerprint, spec_text, description
+                planning.wanted.get(address), address, fingerprint, spec_text, description
             )
+            if not_downloaded(state, file_path, planning.is_there):
+                planning.not_downloaded.add(address)
+            else:  # the planner reads the result URL only to download a missing file
+                result_url = result_expires_at = None
+            file_path = None  # nor does it read the path: ``not_downloaded`` says it all
         labels = labels_seen.get(labels_json)
         if labels is None:
             labels = labels_seen[labels_json] = json.loads(labels_json)
@@ -167,7 +182,7 @@ def _video_records(
                 fingerprint,
                 spec_json,
                 labels,
-                _STATUSES[status],
+                state,
                 updated,
                 description,
                 task_id,
@@ -182,6 +197,55 @@ def _video_records(
         )
         records.append(record)
     return records
+
+
+@functools.cache
+def _recorded_files() -> sa.Select[str]:
+    """The recorded files of the completed videos (``plan_snapshot`` checks them)."""
+    return sa.select(videos.c.file_path).where(
+        videos.c.status == VideoStatus.COMPLETED.value, videos.c.file_path.is_not(None)
+    )
+
+
+def _snapshot(conn: Connection, planning: _Planning | None = None) -> Snapshot:
+    """The snapshot; with ``planning``, read for planning (``plan_snapshot``)."""
+    with _gc_paused():
+        meta_row = conn.execute(
+            sa.select(meta.c.lineage, meta.c.serial).where(meta.c.id == 1)
+        ).one()
+        # Closed before the transaction ends, also on an error: a stream left open
+        # holds the connection, and the rollback would wait for it forever.
+        query = _video_select(conn.dialect.name, planning=planning is not None)
+        with closing(_rows(conn, query)) as rows:
+            video_records = _video_records(rows, planning)
+        # Sorted here rather than by ORDER BY: the same code-point order on every
+        # backend and collation, rows can be streamed, and PostgreSQL does not sort
+        # 100k wide rows on disk when its statistics are missing (after a bulk load).
+        video_records.sort(key=attrgetter("address"))
+        asset_records = tuple(
+            AssetRecord(**row)
+            for row in conn.execute(
+                sa.select(*_ASSET_COLUMNS).order_by(assets.c.content_hash)
+            ).mappings()
+        )
+    return Snapshot(
+        lineage=meta_row.lineage,
+        serial=meta_row.serial,
+        videos=tuple(video_records),
+        assets=asset_records,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Planning:
+    """What a snapshot read for planning is trimmed against (``plan_snapshot``)."""
+
+    wanted: Mapping[str, DesiredVideo]  # the desired videos by address
+    gone: Set[str]  # recorded files of completed videos that are not there
+    not_downloaded: set[str] = field(default_factory=set)  # filled by the read
+
+    def is_there(self, file_path: str) -> bool:
+        return file_path not in self.gone
 
 
 def _for_planning(
@@ -208,7 +272,7 @@ def _for_planning(
     return video.address, fingerprint, spec_json, description
 
 
-def _rows(conn: Connection, query: sa.Select[*_VideoRow]) -> Generator[_VideoRow, None, None]:
+def _rows(conn: Connection, query: sa.Select[*_Row]) -> Generator[tuple[*_Row], None, None]:
     """The rows of ``query`` as the driver's plain tuples, as they arrive.
 
     On the driver's own cursor: SQLAlchemy's per-row ``Row`` costs ~6% of a snapshot,
@@ -222,7 +286,7 @@ def _rows(conn: Connection, query: sa.Select[*_VideoRow]) -> Generator[_VideoRow
     if conn.dialect.name == "postgresql":
         import psycopg
 
-        with cast("psycopg.Connection[_VideoRow]", driver).cursor() as cursor:
+        with cast("psycopg.Connection[tuple[*_Row]]", driver).cursor() as cursor:
             if psycopg.capabilities.has_stream_chunked():
                 yield from cursor.stream(sql, size=_STREAM_CHUNK)
             else:
@@ -293,49 +357,35 @@ class StateReader:
 
     def snapshot(self) -> Snapshot:
         """Every record as the state holds it."""
-        return self._snapshot(None)
+        with self._read() as conn:
+            return _snapshot(conn)
 
-    def plan_snapshot(self, desired: Desired) -> Snapshot:
-        """The snapshot that ``build_plan(desired, ...)`` needs, in a third of the memory.
+    def plan_snapshot(
+        self, desired: Desired, missing_files: Callable[[Iterable[str]], Set[str]]
+    ) -> tuple[Snapshot, frozenset[str]]:
+        """What ``build_plan(desired, ...)`` needs of the state, in a fifth of the memory:
+        the snapshot, and the completed videos whose file is not downloaded, for
+        ``PlanOptions.not_downloaded`` (``missing_files`` says which of the recorded
+        files of completed videos are not there; see ``stateview.not_downloaded``).
 
         A plan holds the loaded specs and the state's records at once: at 100,000
-        videos the full ``snapshot`` is ~125 MiB, this one ~45 MiB. It leaves out what
+        videos the full ``snapshot`` is ~125 MiB, this one ~25 MiB. It leaves out what
         the planner never reads (None in the records): ``updated_at``, ``file_sha256``,
-        and the stored spec text (a third of a record) except where the planner diffs
-        it, for a record whose fingerprint differs from that of the desired video at
-        its address. Addresses, fingerprints and descriptions equal to the desired's
-        are the desired's own string objects, held once. Use it to plan against
-        ``desired`` only; commands that show or write records read ``snapshot``.
+        ``file_path`` (the files are checked here), the result URL and its expiry except
+        where the file is not downloaded, and the stored spec text (a third of a record)
+        except where the planner diffs it, for a record whose fingerprint differs from
+        that of the desired video at its address. Addresses, fingerprints and
+        descriptions equal to the desired's are the desired's own string objects, held
+        once. Use it to plan against ``desired`` only; commands that show or write
+        records read ``snapshot``.
         """
-        return self._snapshot(desired.video_map())
-
-    def _snapshot(self, wanted: Mapping[str, DesiredVideo] | None) -> Snapshot:
-        """The snapshot; with ``wanted``, read for planning against those videos."""
-        with self._read() as conn, _gc_paused():
-            meta_row = conn.execute(
-                sa.select(meta.c.lineage, meta.c.serial).where(meta.c.id == 1)
-            ).one()
-            # Closed before the transaction ends, also on an error: a stream left open
-            # holds the connection, and the rollback would wait for it forever.
-            query = _video_select(conn.dialect.name, planning=wanted is not None)
-            with closing(_rows(conn, query)) as rows:
-                video_records = _video_records(rows, wanted)
-            # Sorted here rather than by ORDER BY: the same code-point order on every
-            # backend and collation, rows can be streamed, and PostgreSQL does not sort
-            # 100k wide rows on disk when its statistics are missing (after a bulk load).
-            video_records.sort(key=attrgetter("address"))
-            asset_records = tuple(
-                AssetRecord(**row)
-                for row in conn.execute(
-                    sa.select(*_ASSET_COLUMNS).order_by(assets.c.content_hash)
-                ).mappings()
-            )
-        return Snapshot(
-            lineage=meta_row.lineage,
-            serial=meta_row.serial,
-            videos=tuple(video_records),
-            assets=asset_records,
-        )
+        with self._read() as conn:  # one transaction: the files checked are the snapshot's
+            # The files are checked before the records are built, and apart, so that
+            # what lists them (~11 MiB for 100k files) is gone by then.
+            with closing(_rows(conn, _recorded_files())) as rows:
+                gone = missing_files(path for (path,) in rows)
+            planning = _Planning(desired.video_map(), gone)
+            return _snapshot(conn, planning), frozenset(planning.not_downloaded)
 
     def serial(self) -> int:
         with self._read() as conn:

@@ -186,10 +186,10 @@ def build_inputs(case: Data) -> tuple[Desired, Snapshot, PlanOptions]:
         videos=records,
         assets=tuple(asset_record(a) for a in _entries(state, "assets")),
     )
-    downloaded = frozenset(
+    not_downloaded = frozenset(
         rec.address
         for rec, row in zip(records, _sorted_rows(rows), strict=True)
-        if row.get("downloaded", True)
+        if not row.get("downloaded", True)
     )
     opts = case.get("options") or {}
     assert isinstance(opts, Mapping)
@@ -206,7 +206,7 @@ def build_inputs(case: Data) -> tuple[Desired, Snapshot, PlanOptions]:
             str(key): Price(mode=BillingMode.PER_SECOND, unit_price=float(str(value)))
             for key, value in prices.items()
         },
-        downloaded=downloaded,
+        not_downloaded=not_downloaded,
     )
     return desired, snapshot, options
 

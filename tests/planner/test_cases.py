@@ -22,7 +22,7 @@ from reconciler.errors import PlanError
 from reconciler.plan import Action, Plan
 from reconciler.planner import build_plan
 from reconciler.render import render_json, render_markdown, render_text
-from reconciler.stateview import Snapshot, VideoRecord
+from reconciler.stateview import Snapshot, VideoRecord, VideoStatus
 from reconciler.store import StateStore, schema
 from tests.planner.casedata import NOW, build_inputs
 
@@ -93,14 +93,17 @@ def test_case_renders_without_signed_urls(name: str) -> None:
 @pytest.mark.parametrize("name", PLANNED)
 def test_case_planned_from_a_stored_state(name: str, tmp_path: Path) -> None:
     """The state written to a store and read back for planning (``plan_snapshot``, which
-    leaves out what the planner does not read) gives the very same changes: diffs of
-    the stored specs included."""
+    leaves out what the planner does not read and checks the files) gives the very
+    same changes: diffs of the stored specs and downloads of missing files included."""
     desired, snapshot, options = build_inputs(load(name))
+    on_disk = {r.file_path for r in snapshot.videos if r.address not in options.not_downloaded}
     with StateStore.open(f"sqlite:///{tmp_path}/state.db") as store:
         _write(store, snapshot)
-        stored = store.plan_snapshot(desired)
+        stored, missing = store.plan_snapshot(desired, lambda paths: set(paths) - on_disk)
+    completed = {r.address for r in snapshot.videos if r.status is VideoStatus.COMPLETED}
+    assert missing == options.not_downloaded & completed
     plan = build_plan(desired, snapshot, options)
-    again = build_plan(desired, stored, options)
+    again = build_plan(desired, stored, dataclasses.replace(options, not_downloaded=missing))
     assert again.model_copy(update={"lineage": plan.lineage, "serial": plan.serial}) == plan
 
 

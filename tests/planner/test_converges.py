@@ -113,6 +113,15 @@ def simulate(
     return after, frozenset(files)
 
 
+def not_downloaded(snapshot: Snapshot, files: frozenset[str]) -> frozenset[str]:
+    """``PlanOptions.not_downloaded``: the completed videos without a file in ``files``."""
+    return frozenset(
+        r.address
+        for r in snapshot.videos
+        if r.status is VideoStatus.COMPLETED and r.address not in files
+    )
+
+
 @settings(max_examples=300, deadline=None)
 @given(
     wanted=desired_rows,
@@ -139,14 +148,16 @@ def test_apply_then_plan_gives_no_changes(
         snapshot,
         PlanOptions(
             now=NOW,
-            downloaded=downloaded,
+            not_downloaded=not_downloaded(snapshot, downloaded),
             replace=tuple(f"video.{n}" for n in replace if n in names),
             retry_uncertain=tuple(f"video.{n}" for n in retry if n in names),
         ),
     )
     stuck = {c.address for c in first.changes if c.action in (Action.UNCERTAIN, Action.BLOCKED)}
     after, files = simulate(first, snapshot, downloaded)
-    second = build_plan(desired, after, PlanOptions(now=NOW, downloaded=files))
+    second = build_plan(
+        desired, after, PlanOptions(now=NOW, not_downloaded=not_downloaded(after, files))
+    )
     leftover = [
         (c.address, c.action.value, c.reason.value)
         for c in second.changes
@@ -184,7 +195,12 @@ def test_a_targeted_apply_converges_for_its_targets(
     first = build_plan(
         desired,
         snapshot,
-        PlanOptions(now=NOW, downloaded=downloaded, targets=chosen, excludes=left_out),
+        PlanOptions(
+            now=NOW,
+            not_downloaded=not_downloaded(snapshot, downloaded),
+            targets=chosen,
+            excludes=left_out,
+        ),
     )
     moved = {c.address: c.prior_address for c in first.changes if c.action is Action.MOVE}
     for change in first.changes:  # a move's follow-ups answer to its old address too
@@ -199,7 +215,7 @@ def test_a_targeted_apply_converges_for_its_targets(
         after,
         PlanOptions(
             now=NOW,
-            downloaded=files,
+            not_downloaded=not_downloaded(after, files),
             targets=tuple(t for t in chosen if t in known_after),
             excludes=tuple(e for e in left_out if e in known_after),
         ),

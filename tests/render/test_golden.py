@@ -50,10 +50,9 @@ def every_action_plan() -> Plan:
         record(unsure, VideoStatus.UNCERTAIN, task_id=None, error_message="read timeout"),
         record(stuck, VideoStatus.REJECTED, attempts=3, error_message="duration out of range"),
     )
-    downloaded = frozenset(r.address for r in records) - {"video.ready"}
     options = PlanOptions(
         now=NOW,
-        downloaded=downloaded,
+        not_downloaded=frozenset({"video.ready"}),
         pricing={"sd2_mx_720p": Price(mode=BillingMode.PER_SECOND, unit_price=0.1)},
     )
     return build_plan(desired, Snapshot(lineage="f" * 32, serial=7, videos=records), options)
@@ -95,6 +94,6 @@ def test_expired_is_not_downloadable() -> None:
     plan = build_plan(
         Desired(videos=(ready,), specs_digest="d"),
         Snapshot(lineage="L", serial=1, videos=(rec,)),
-        PlanOptions(now=NOW),
+        PlanOptions(now=NOW, not_downloaded=frozenset({"video.ready"})),
     )
     assert "result URL expired" in render_text(plan)

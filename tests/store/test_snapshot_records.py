@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Iterable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from operator import attrgetter
@@ -232,8 +233,10 @@ def _wanted(row: dict[str, object], index: int) -> DesiredVideo:
 
 def test_plan_snapshot_keeps_what_the_planner_reads(store: StateStore) -> None:
     """Read for planning, a record holds its stored spec only where its fingerprint
-    differs from the desired video's at its address, no ``updated_at`` nor
-    ``file_sha256``, and the desired's own strings where they are equal."""
+    differs from the desired video's at its address, its result URL and expiry only
+    where it completed and its file is not there (those come back as not downloaded),
+    no ``updated_at``, ``file_sha256`` nor ``file_path``, and the desired's own strings
+    where they are equal."""
     rows = [_row(index) for index in range(ROWS)]
     _seed(store, rows)
     # Every other row is still in the specs; two desired videos are not in the state.
@@ -243,7 +246,18 @@ def test_plan_snapshot_keeps_what_the_planner_reads(store: StateStore) -> None:
         videos=tuple(sorted(wanted + extra, key=attrgetter("address"))), specs_digest="d"
     )
     full = store.snapshot()
-    planned = store.plan_snapshot(desired)
+    on_disk = {f"out/{index}.mp4" for index in range(0, ROWS, 2)}
+    asked: list[str] = []
+
+    def missing_files(paths: Iterable[str]) -> set[str]:
+        asked.extend(paths)
+        return set(asked) - on_disk
+
+    planned, missing = store.plan_snapshot(desired, missing_files)
+    # Once, with the recorded files of the completed videos only.
+    assert sorted(asked) == sorted(
+        str(r.file_path) for r in full.videos if r.status == "completed" and r.file_path
+    )
     assert (planned.lineage, planned.serial, planned.assets) == (
         full.lineage,
         full.serial,
@@ -256,8 +270,15 @@ def test_plan_snapshot_keeps_what_the_planner_reads(store: StateStore) -> None:
         want = by_address.get(record.address)
         changed = want is not None and want.fingerprint != whole.fingerprint
         diffed += changed
+        gone = whole.status is VideoStatus.COMPLETED and whole.file_path not in on_disk
+        assert (whole.address in missing) is gone
         assert record == whole._replace(
-            spec_json=whole.spec_json if changed else None, updated_at=None, file_sha256=None
+            spec_json=whole.spec_json if changed else None,
+            updated_at=None,
+            file_sha256=None,
+            file_path=None,
+            result_url=whole.result_url if gone else None,
+            result_expires_at=whole.result_expires_at if gone else None,
         )
         if want is not None:
             assert record.address is want.address
@@ -266,13 +287,20 @@ def test_plan_snapshot_keeps_what_the_planner_reads(store: StateStore) -> None:
                 whole.description == want.description
             )
     assert diffed == len([v for v in wanted if v.fingerprint == "changed"]) > 0
+    # Each kind of completed record is there: file on disk, file gone, none recorded.
+    kinds = {
+        (r.file_path in on_disk, r.file_path is None)
+        for r in full.videos
+        if r.status == "completed"
+    }
+    assert kinds == {(True, False), (False, False), (False, True)}
 
 
 def test_a_record_read_without_its_spec_says_so(store: StateStore) -> None:
     row = _row(2)
     _seed(store, [row])
     desired = Desired(videos=(_wanted(row, 2),), specs_digest="d")
-    (record,) = store.plan_snapshot(desired).videos
+    (record,) = store.plan_snapshot(desired, lambda _paths: set())[0].videos
     assert record.spec_json is None
     with pytest.raises(ValueError, match=r"video\.Z00002 was read without its spec"):
         record.spec  # noqa: B018
