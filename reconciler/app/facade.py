@@ -100,25 +100,18 @@ class Reconciler:
         snapshot: Snapshot,
         request: PlanRequest,
         missing: frozenset[str] | None = None,
+        *,
+        budget: bool = True,
     ) -> Plan:
-        plan = self._plan_only(desired, snapshot, request, missing)
-        limit = request.max_cost if request.max_cost is not None else self.settings.budget
-        check_budget(plan, limit)
-        return plan
+        """The plan; with ``budget``, refused (PlanError) when it costs more than allowed.
 
-    def _plan_only(
-        self,
-        desired: Desired,
-        snapshot: Snapshot,
-        request: PlanRequest,
-        missing: frozenset[str] | None = None,
-    ) -> Plan:
-        """The plan; ``missing``: the files not downloaded, as ``_not_downloaded`` says
-        (None: not checked yet, as while ``plan_snapshot`` read the snapshot)."""
+        ``missing``: the files not downloaded, as ``_not_downloaded`` says (None: not
+        checked yet, as ``plan_snapshot`` does while it reads the snapshot).
+        """
         if missing is None:
             missing = self._not_downloaded(snapshot)
         config = self.settings.config
-        return build_plan(
+        plan = build_plan(
             desired,
             snapshot,
             PlanOptions(
@@ -133,6 +126,10 @@ class Reconciler:
                 not_downloaded=missing,
             ),
         )
+        if budget:
+            limit = request.max_cost if request.max_cost is not None else self.settings.budget
+            check_budget(plan, limit)
+        return plan
 
     def _missing_files(self, paths: Iterable[str]) -> frozenset[str]:
         """Which of ``paths`` (recorded files, relative to the project) are not there."""
@@ -333,7 +330,7 @@ class Reconciler:
             # Same state, specs and prices: the planner must make the very same plan. If
             # it does not, the file was edited (or a result URL expired meanwhile).
             chosen = plan.selection
-            again = self._plan_only(
+            again = self._build(
                 desired,
                 snapshot,
                 PlanRequest(
@@ -342,6 +339,7 @@ class Reconciler:
                     replace=chosen.replace,
                     retry_uncertain=chosen.retry_uncertain,
                 ),
+                budget=False,
             )
             if (again.changes, again.assets) != (plan.changes, plan.assets):
                 raise StalePlan(
