@@ -71,7 +71,7 @@ def build_plan(desired: Desired, snapshot: Snapshot, options: PlanOptions) -> Pl
     records = {record.address: record for record in snapshot.videos}
     wanted = desired.video_map()
     _check_addresses(options, wanted, records)
-    moves = _find_moves(desired.videos, wanted, records)
+    moves = _find_moves(wanted, records)
     moved_from = {record.address for record in moves.values()}
 
     changes: list[Change] = []
@@ -311,9 +311,7 @@ def _move(video: DesiredVideo, record: VideoRecord) -> Change:
 
 
 def _find_moves(
-    videos: Iterable[DesiredVideo],
-    wanted: Mapping[str, DesiredVideo],
-    records: Mapping[str, VideoRecord],
+    wanted: Mapping[str, DesiredVideo], records: Mapping[str, VideoRecord]
 ) -> dict[str, VideoRecord]:
     """New addresses whose fingerprint equals that of a vanished address: renames."""
     vanished: dict[str, list[VideoRecord]] = {}
@@ -323,7 +321,7 @@ def _find_moves(
         if record.status not in (VideoStatus.CREATING, VideoStatus.UNCERTAIN):
             vanished.setdefault(record.fingerprint, []).append(record)
     moves: dict[str, VideoRecord] = {}
-    for video in videos:
+    for video in wanted.values():
         candidates = vanished.get(video.fingerprint)
         if video.address not in records and candidates:
             moves[video.address] = candidates.pop(0)
