@@ -66,6 +66,11 @@ def _should_retry(error: ApiError, retry_unknown: bool, retry_unreachable: bool)
     return False
 
 
+# The jitter of every call that is not given its own generator: one instance, seeded once
+# (a new ``random.Random()`` per call read the OS's entropy on every create of an apply).
+_JITTER = random.Random()
+
+
 async def retry_call(
     fn: Callable[[], Awaitable[T]],
     *,
@@ -81,7 +86,7 @@ async def retry_call(
 
     ``on_retry(error, delay)`` is called before each sleep (for progress output).
     """
-    rng = rng if rng is not None else random.Random()
+    rng = rng if rng is not None else _JITTER
     start = clock()
     slept = 0.0
     attempt = 1

@@ -152,7 +152,7 @@ class StoreWriter:
     def _run_group(self, group: list[_Job]) -> None:
         try:
             with self._store.group():
-                values = [job.fn() for job in group]
+                values: list[object] = [job.fn() for job in group]
         except BaseException as error:
             # A write's own failure (not the database's): the group was rolled back; run
             # each write again alone, so only the failing one fails (the writes are plain
@@ -162,11 +162,9 @@ class StoreWriter:
                 for job in group:
                     self._run_group([job])
                 return
-            for job in group:
-                job.answer(None, error)
+            _answer(group, [None] * len(group), error)
             return
-        for job, value in zip(group, values, strict=True):
-            job.answer(value, None)
+        _answer(group, values, None)
 
 
 @dataclass
@@ -176,17 +174,29 @@ class _Job:
     future: asyncio.Future[object]
     ahead: bool = False
 
-    def answer(self, value: object, error: BaseException | None) -> None:
-        def settle() -> None:
-            if self.future.done():  # the caller was cancelled: nobody listens
-                return
-            if error is not None:
-                self.future.set_exception(error)
-            else:
-                self.future.set_result(value)
+
+def _answer(group: list[_Job], values: list[object], error: BaseException | None) -> None:
+    """Tell the callers of a committed (or failed) group, in one trip to each event loop.
+
+    One ``call_soon_threadsafe`` per loop and group, not per write: each one wakes the loop
+    through its self-pipe, and the loop is busy with the creates in flight.
+    """
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[_Job, object]]] = {}
+    for job, value in zip(group, values, strict=True):
+        by_loop.setdefault(job.loop, []).append((job, value))
+    for loop, answers in by_loop.items():
+
+        def settle(answers: list[tuple[_Job, object]] = answers) -> None:
+            for job, value in answers:
+                if job.future.done():  # the caller was cancelled: nobody listens
+                    continue
+                if error is not None:
+                    job.future.set_exception(error)
+                else:
+                    job.future.set_result(value)
 
         try:
-            self.loop.call_soon_threadsafe(settle)
+            loop.call_soon_threadsafe(settle)
         except RuntimeError:  # the loop is closed: nobody is waiting any more
             log.debug("state write answered after its event loop closed")
 
