@@ -16,6 +16,8 @@ from __future__ import annotations
 import logging
 import mimetypes
 import os
+import ssl
+import threading
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
@@ -45,6 +47,7 @@ from reconciler.errors import ApiNotCreated, ConfigError
 log = logging.getLogger("reconciler.api")
 
 PREFIX = "/api/open-api/v1"
+USER_BALANCE_PATH = f"{PREFIX}/user/balance"
 CATALOG_PATH = "/api/openapi/model/catalog"
 FINGERPRINT_HEADER = "X-Reconciler-Fingerprint"
 MAX_UPLOAD_BYTES = 100 * 1024 * 1024  # API-FACTS §3.12: files/upload takes up to 100 MB
@@ -52,6 +55,28 @@ DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0, write=60.0, pool=60.0)
 # Measured at concurrency 64 (benchmarks/http.py): 8x8, 16x4 and 32x2 pools all run
 # 7-9x faster than one pool of 64; 4 per shard keeps the shard count modest.
 CONNECTIONS_PER_SHARD = 4
+
+_tls_lock = threading.Lock()
+_tls: ssl.SSLContext | None = None
+
+
+def tls_context() -> ssl.SSLContext:
+    """The process's one TLS context (certifi's roots, as httpx verifies by default).
+
+    Built on first use and shared by every client: loading the roots takes ~17 ms, and
+    runs without the interpreter lock, so the balance prefetch's thread builds it while
+    the main thread plans, and the apply's client finds it ready.
+    """
+    global _tls
+    with _tls_lock:
+        if _tls is None:
+            _tls = httpx.create_ssl_context()
+        return _tls
+
+
+def bearer(key: ApiKey) -> dict[str, str]:
+    """The header that carries the API key: only ever sent to the API's own origin."""
+    return {"Authorization": f"Bearer {key.reveal()}"}
 
 
 class SeedanceClient:
@@ -122,7 +147,7 @@ class SeedanceClient:
                 "SEEDANCE_API_KEY is not set",
                 hint="export SEEDANCE_API_KEY=<your key from the API console>",
             )
-        return {"Authorization": f"Bearer {self._key.reveal()}"}
+        return bearer(self._key)
 
     async def _send(
         self,
@@ -257,7 +282,7 @@ class SeedanceClient:
     # -- account and catalog ------------------------------------------------------------
 
     async def user_balance(self) -> UserBalance:
-        path = f"{PREFIX}/user/balance"
+        path = USER_BALANCE_PATH
         data = await self._json("GET", path)
         try:
             return wire.parse_user_balance(data)
@@ -288,7 +313,8 @@ class ShardedTransport(httpx.AsyncBaseTransport):
     httpcore's pool does work proportional to its connection count for every request,
     under one lock: with one pool of 64 connections a client at concurrency 64 is
     CPU-bound (benchmarks/http.py). ``shards`` pools of ``connections / shards`` each
-    keep that cost small; httpx's API is unchanged. One TLS context serves every shard.
+    keep that cost small; httpx's API is unchanged. One TLS context (``tls_context``)
+    serves every shard.
     """
 
     def __init__(self, shards: int, connections: int) -> None:
@@ -297,7 +323,7 @@ class ShardedTransport(httpx.AsyncBaseTransport):
         shards = min(shards, connections)
         per_shard = -(-connections // shards)  # ceiling: never fewer in total than asked
         limits = httpx.Limits(max_connections=per_shard, max_keepalive_connections=per_shard)
-        context = httpx.create_ssl_context()
+        context = tls_context()
         self._pools = [
             httpx.AsyncHTTPTransport(verify=context, limits=limits) for _ in range(shards)
         ]

@@ -7,14 +7,15 @@ imports the executor and httpx only in the methods that talk to the API.
 
 from typing import TYPE_CHECKING
 
+from reconciler.app.requests import ApplyRequest, PlanRequest
 from reconciler.app.settings import Flags, Settings, resolve
 
 if TYPE_CHECKING:
-    from reconciler.app.facade import ApplyRequest, PlanRequest, Reconciler
+    from reconciler.app.facade import Reconciler
 
 __all__ = ["ApplyRequest", "Flags", "PlanRequest", "Reconciler", "Settings", "resolve"]
 
-_FACADE = frozenset({"ApplyRequest", "PlanRequest", "Reconciler"})
+_FACADE = frozenset({"Reconciler"})
 
 
 def __getattr__(name: str) -> object:

@@ -15,11 +15,12 @@ import socket
 import subprocess
 from collections.abc import Callable, Coroutine, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeAlias
 
+from reconciler.app.requests import ApplyRequest, PlanRequest
 from reconciler.app.settings import Settings
 from reconciler.errors import Interrupted, PlanError, ReconcilerError, SpecError, StalePlan
 from reconciler.model import Desired
@@ -33,6 +34,7 @@ from reconciler.store import StateStore
 # API, not here: `plan` needs neither, and importing them is a large part of its start-up.
 if TYPE_CHECKING:
     from reconciler.api import SeedanceClient
+    from reconciler.api.prefetch import BalancePrefetch
     from reconciler.api.retry import RetryPolicy
     from reconciler.executor import ApplyOptions, ApplyResult, Observer
     from reconciler.executor.waiting import TaskWatch
@@ -40,27 +42,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class PlanRequest:
-    targets: tuple[str, ...] = ()
-    excludes: tuple[str, ...] = ()
-    replace: tuple[str, ...] = ()
-    retry_uncertain: tuple[str, ...] = ()
-    max_cost: float | None = None
-
-
 # Shows a plan and returns where progress goes, or None to stop (see ``Reconciler.apply``).
 Review: TypeAlias = "Callable[[Plan], AbstractContextManager[Observer] | None]"
-
-
-@dataclass(frozen=True)
-class ApplyRequest:
-    parallelism: int | None = None
-    wait: bool = True
-    lock_timeout: float = 0.0
-    balance_check: bool = True
-    rate_limit: float | None = None  # creates per second; None: reconciler.yaml's, if any
-    retry: RetryPolicy | None = None  # None: the client's defaults, sane for the real API
 
 
 class Reconciler:
@@ -154,13 +137,16 @@ class Reconciler:
         *,
         saved: Plan | None = None,
         plan_request: PlanRequest | None = None,
+        balance: BalancePrefetch | None = None,
     ) -> ApplyResult | None:
         """Plan (or check a saved plan) under the lock, let ``review`` approve, then apply.
 
         Planning under the lock means a second apply that waited with --lock-timeout plans
         against what the first one left, and never shows its in-flight creates as uncertain.
         ``review`` shows the plan and returns the observer to report progress to, or None
-        to stop there (nothing to do, or not approved).
+        to stop there (nothing to do, or not approved). ``balance``, a prefetch started
+        before the lock was taken, answers the balance check unless another apply of this
+        state ran since it started (``_fresh``); then the balance is asked for again.
         """
         self.settings.require_api_key()
         with (
@@ -180,7 +166,8 @@ class Reconciler:
             outcome = "error"
             try:
                 with observing as observer:
-                    result = _run(self._apply(store, plan, request, observer, run_id))
+                    prefetched = _fresh(balance, store, run_id)
+                    result = _run(self._apply(store, plan, request, observer, run_id, prefetched))
                 outcome = "interrupted" if result.interrupted else _outcome(result)
                 return result
             except Interrupted:
@@ -196,6 +183,7 @@ class Reconciler:
         request: ApplyRequest,
         observer: Observer,
         run_id: int,
+        balance: BalancePrefetch | None,
     ) -> ApplyResult:
         from reconciler.executor import Executor
 
@@ -204,7 +192,7 @@ class Reconciler:
         with _first_interrupt_stops(stop):
             async with self._client(options.parallelism) as client:
                 if request.balance_check and any(c.action.paid for c in plan.changes):
-                    await _check_balance(client, plan, options.retry)
+                    await _check_balance(client, plan, options.retry, balance)
                 executor = Executor(
                     store,
                     client,
@@ -354,10 +342,17 @@ class Reconciler:
             )
 
 
-async def _check_balance(client: SeedanceClient, plan: Plan, policy: RetryPolicy) -> None:
+async def _check_balance(
+    client: SeedanceClient,
+    plan: Plan,
+    policy: RetryPolicy,
+    prefetched: BalancePrefetch | None = None,
+) -> None:
     from reconciler.api.retry import retry_call
 
-    balance = await retry_call(client.user_balance, policy=policy, retry_unknown=True)
+    balance = await prefetched.result() if prefetched is not None else None
+    if balance is None:  # not prefetched, or the prefetch failed: ask now, with retries
+        balance = await retry_call(client.user_balance, policy=policy, retry_unknown=True)
     total = plan.cost.total
     if total is not None and balance.available < total:
         raise PlanError(
@@ -366,6 +361,27 @@ async def _check_balance(client: SeedanceClient, plan: Plan, policy: RetryPolicy
             hint="top up the account, narrow the plan with --target, or pass "
             "--no-balance-check if the estimate is wrong",
         )
+
+
+# How far apart the clocks of two machines sharing a state may be: runs.finished_at is
+# written by the clock of the machine that ran the apply.
+CLOCK_SKEW = timedelta(minutes=1)
+
+
+def _fresh(
+    prefetch: BalancePrefetch | None, store: StateStore, run_id: int
+) -> BalancePrefetch | None:
+    """``prefetch``, unless another apply of this state may have spent since it started.
+
+    The prefetch starts before the lock is taken: an apply that held the lock then may
+    have created tasks after the balance was read. This run holds the lock now, so every
+    other apply has finished (or died) by the time this is asked.
+    """
+    if prefetch is None:
+        return None
+    if store.apply_ran_since(prefetch.started_at - CLOCK_SKEW, other_than=run_id):
+        return None
+    return prefetch
 
 
 def _run(work: Coroutine[object, object, ApplyResult]) -> ApplyResult:

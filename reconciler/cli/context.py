@@ -7,6 +7,7 @@ imports the executor and httpx only when a command talks to the API.
 
 from __future__ import annotations
 
+import gc
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -17,8 +18,10 @@ if TYPE_CHECKING:
 class LazyApp:
     """Resolves settings on first use, so `--help` and `emulator` need no project."""
 
-    def __init__(self, flags: Flags) -> None:
+    def __init__(self, flags: Flags, *, freeze_imports: bool = False) -> None:
         self.flags = flags
+        # True when this process is the command itself (see ``ReconcilerGroup``).
+        self.freeze_imports = freeze_imports
         self._settings: Settings | None = None
         self._app: Reconciler | None = None
 
@@ -36,4 +39,8 @@ class LazyApp:
             from reconciler.app.facade import Reconciler
 
             self._app = Reconciler(self.settings)
+            if self.freeze_imports:
+                # The facade's imports (SQLAlchemy and the rest) live until exit, like the
+                # command's own: out of the cyclic collector's sight (cli.main).
+                gc.freeze()
         return self._app

@@ -111,13 +111,13 @@ class ReconcilerGroup(click.Group):
 
     # True while this process is the command itself (run from the command line with no
     # ``args``); a process that calls ``main(args)``, like the tests, keeps its collector.
-    _owns_process = False
+    owns_process = False
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         command = self.commands.get(cmd_name)
         if command is None and cmd_name in COMMANDS:
             command = self.commands[cmd_name] = load_command(cmd_name)
-            if self._owns_process:
+            if self.owns_process:
                 # What the imports built (modules, classes, functions, tables) lives until
                 # exit: take it out of the cyclic collector's sight, so the collections a
                 # large plan's allocations trigger do not walk it again and again (~15% of
@@ -149,7 +149,7 @@ class ReconcilerGroup(click.Group):
         **extra: object,
     ) -> None:
         debug = "--debug" in (sys.argv[1:] if args is None else list(args))
-        self._owns_process = args is None
+        self.owns_process = args is None
         try:
             rv = super().main(args=args, prog_name=prog_name, standalone_mode=False)
         except click.exceptions.Exit as done:
@@ -218,4 +218,7 @@ def main(
     from reconciler.app.settings import Flags
 
     flags = Flags(project_dir=project_dir, specs=specs, state=state, api_url=api_url, debug=debug)
-    ctx.obj = LazyApp(flags)
+    group = ctx.command
+    ctx.obj = LazyApp(
+        flags, freeze_imports=isinstance(group, ReconcilerGroup) and group.owns_process
+    )

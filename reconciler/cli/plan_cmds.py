@@ -111,10 +111,8 @@ def apply(
     max_cost: float | None,
 ) -> int:
     """Create the missing tasks, wait for them and download the videos."""
-    from reconciler.cli.output import observing, print_result
-
-    app = obj.app
-    app.settings.require_api_key()  # before planning: fail fast, spend nothing
+    settings = obj.settings
+    key = settings.require_api_key()  # before planning: fail fast, spend nothing
     request = ApplyRequest(
         parallelism=parallelism,
         wait=sys.stdout.isatty() if wait is None else wait,
@@ -125,6 +123,17 @@ def apply(
     if planfile is not None and (target or exclude or replace or retry_uncertain):
         raise click.UsageError("a saved plan is applied as it is; plan again to narrow it")
     saved = load_plan(planfile) if planfile is not None else None
+    balance = None
+    if request.balance_check and (auto_approve or saved is not None):
+        # Nobody will be asked to approve: ask for the balance now, on a thread, while the
+        # rest of the start-up (imports, lock, plan) runs. See reconciler.api.prefetch.
+        from reconciler.api.prefetch import BalancePrefetch
+
+        if saved is None or any(change.action.paid for change in saved.changes):
+            balance = BalancePrefetch.start(settings.api_url, key)
+    from reconciler.cli.output import observing, print_result
+
+    app = obj.app
 
     def review(the_plan: Plan) -> AbstractContextManager[Observer] | None:
         _emit(the_plan, "text")
@@ -152,6 +161,7 @@ def apply(
                 retry_uncertain=retry_uncertain,
                 max_cost=max_cost,
             ),
+            balance=balance,
         )
     except StalePlan as error:
         if planfile is None:

@@ -434,6 +434,24 @@ class StateReader:
             rows = conn.execute(query).all()
         return [RunRow.model_construct(**row._asdict()) for row in reversed(rows)]
 
+    def apply_ran_since(self, when: datetime, *, other_than: int | None = None) -> bool:
+        """Whether an apply (other than run ``other_than``) may have spent since ``when``.
+
+        True when the latest such apply finished at or after ``when``, or never finished
+        (still running, or died: it may have spent until then). An apply that finished
+        before ``when`` spent nothing after it.
+        """
+        query = sa.select(runs.c.finished_at).where(runs.c.command == "apply")
+        if other_than is not None:
+            query = query.where(runs.c.id != other_than)
+        query = query.order_by(runs.c.id.desc()).limit(1)
+        with self._read() as conn:
+            row = conn.execute(query).first()
+        if row is None:
+            return False
+        finished: datetime | None = row.finished_at
+        return finished is None or finished >= when
+
     def lock_holder(self) -> LockInfo | None:
         """The lock row as written; its holder may be dead (see ``StateStore.lock``)."""
         with self._read() as conn:

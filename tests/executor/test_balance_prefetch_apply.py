@@ -1,0 +1,110 @@
+"""Apply's balance check with a prefetched balance, against the in-process emulator.
+
+The prefetch reads the balance before the lock is taken. It answers the check unless
+another apply of the same state ran since it started; then the balance is read again.
+The emulator's balance is lowered after the prefetch read it, so which answer the check
+used shows in what the apply does: a check with the prefetched (full) balance lets the
+creates go (and the emulator refuses them: the account is empty); a check that read the
+balance again refuses the plan before any create.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from reconciler.api import ApiKey
+from reconciler.api.prefetch import BalancePrefetch
+from reconciler.app import ApplyRequest, Reconciler
+from reconciler.app.settings import Flags, resolve
+from reconciler.emulator.config import EmulatorConfig
+from reconciler.emulator.server import RunningEmulator, start_background
+from reconciler.errors import PlanError
+from reconciler.executor import Event, Observer
+from reconciler.plan import Plan
+from tests.e2e.harness import free_port
+
+KEY = "sk-emulator-key"
+
+
+@pytest.fixture
+def emu(tmp_path: Path) -> Iterator[RunningEmulator]:
+    running = start_background(EmulatorConfig(data_path=tmp_path / "emu" / "state.db", seed=3))
+    try:
+        yield running
+    finally:
+        running.stop()
+
+
+def project(root: Path, emu: RunningEmulator) -> Reconciler:
+    lines = ["defaults:", "  model: seedance2.0-mini", "  duration: 5", "videos:"]
+    lines += [f"  v{n}:\n    prompt: Take {n} of a kite over the dunes." for n in range(2)]
+    (root / "specs").mkdir(parents=True)
+    (root / "specs" / "videos.yaml").write_text("\n".join(lines) + "\n")
+    # A price for the model, so the plan has an estimate to check (2 x 5 s x 1 = 10).
+    pricing = "pricing:\n  seedance2.0-mini-720p: {mode: per_second, unit_price: 1}\n"
+    (root / "reconciler.yaml").write_text(pricing)
+    environ = {"SEEDANCE_API_KEY": KEY, "SEEDANCE_API_URL": emu.url}
+    return Reconciler(resolve(Flags(project_dir=str(root)), environ=environ))
+
+
+def approve(plan: Plan) -> contextlib.AbstractContextManager[Observer]:
+    def observe(event: Event) -> None:
+        pass
+
+    return contextlib.nullcontext(observe)
+
+
+def read_balance(url: str) -> BalancePrefetch:
+    prefetch = BalancePrefetch.start(url, ApiKey(KEY))
+    asyncio.run(prefetch.result())  # done: what the emulator says later is not in it
+    return prefetch
+
+
+def empty_the_account(emu: RunningEmulator) -> None:
+    httpx.post(f"{emu.url}/_emulator/admin", json={"balance": 0}, timeout=5).raise_for_status()
+
+
+def creates(emu: RunningEmulator) -> int:
+    stats = httpx.get(f"{emu.url}/_emulator/stats", timeout=5).json()
+    return int(stats["total_creates"])
+
+
+def test_a_prefetch_with_no_apply_since_answers_the_check(
+    tmp_path: Path, emu: RunningEmulator
+) -> None:
+    app = project(tmp_path, emu)
+    prefetch = read_balance(emu.url)
+    empty_the_account(emu)
+    result = app.apply(ApplyRequest(wait=False), approve, balance=prefetch)
+    assert result is not None
+    # The check passed on the prefetched balance; the API then refused both creates.
+    assert sorted(result.rejected) == ["video.v0", "video.v1"], result
+    assert all("balance" in message for message in result.rejected.values())
+
+
+def test_a_prefetch_older_than_another_apply_is_read_again(
+    tmp_path: Path, emu: RunningEmulator
+) -> None:
+    app = project(tmp_path, emu)
+    prefetch = read_balance(emu.url)
+    with app.open_store(upgrade=True) as store:  # another apply ran (and spent) meanwhile
+        store.finish_run(store.begin_run("apply", git_commit=None), "ok")
+    empty_the_account(emu)
+    with pytest.raises(PlanError, match="does not cover the plan's estimated cost"):
+        app.apply(ApplyRequest(wait=False), approve, balance=prefetch)
+    assert creates(emu) == 0
+
+
+def test_a_failed_prefetch_is_read_again(tmp_path: Path, emu: RunningEmulator) -> None:
+    app = project(tmp_path, emu)
+    prefetch = read_balance(f"http://127.0.0.1:{free_port()}")  # nothing listens there
+    empty_the_account(emu)
+    with pytest.raises(PlanError, match="does not cover the plan's estimated cost"):
+        app.apply(ApplyRequest(wait=False), approve, balance=prefetch)
+    assert creates(emu) == 0
