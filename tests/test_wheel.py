@@ -8,6 +8,7 @@ where the checkout's sources cannot be imported.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import sysconfig
@@ -56,6 +57,8 @@ def test_db_upgrade_from_an_installed_wheel(wheel: Path, tmp_path: Path) -> None
         archive.extractall(site)
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
+    # A PYTHONPATH naming a checkout would put it before the wheel in the new environment.
+    clean = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
     database = elsewhere / "state.db"
     url = f"sqlite:///{database}"
 
@@ -63,6 +66,7 @@ def test_db_upgrade_from_an_installed_wheel(wheel: Path, tmp_path: Path) -> None
         return subprocess.run(
             [str(python), "-m", "reconciler", "--state", url, *args],
             cwd=elsewhere,
+            env=clean,
             capture_output=True,
             text=True,
             timeout=120,
@@ -72,6 +76,7 @@ def test_db_upgrade_from_an_installed_wheel(wheel: Path, tmp_path: Path) -> None
     where = subprocess.run(
         [str(python), "-c", "import reconciler; print(reconciler.__file__)"],
         cwd=elsewhere,
+        env=clean,
         capture_output=True,
         text=True,
         check=True,
