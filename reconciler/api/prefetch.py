@@ -43,7 +43,10 @@ class BalancePrefetch:
     ) -> None:
         # Taken before the request exists, so it is never later than the balance it reads.
         self.started_at = datetime.now(UTC)
-        self._answer: concurrent.futures.Future[UserBalance | None] = concurrent.futures.Future()
+        # (the balance, or why there is none)
+        self._answer: concurrent.futures.Future[tuple[UserBalance | None, str | None]] = (
+            concurrent.futures.Future()
+        )
         self._thread = threading.Thread(
             target=self._fetch,
             args=(base_url, key, transport),
@@ -61,17 +64,23 @@ class BalancePrefetch:
 
     async def result(self) -> UserBalance | None:
         """The balance, or None if the one attempt failed (waits for it to end)."""
-        return await asyncio.wrap_future(self._answer)
+        balance, failure = await asyncio.wrap_future(self._answer)
+        if failure is not None:
+            # Logged here, not on the thread: a daemon thread writing to stderr while the
+            # interpreter shuts down can kill the process.
+            log.debug("balance prefetch failed: %s", failure)
+        return balance
 
     def _fetch(self, base_url: str, key: ApiKey, transport: httpx.BaseTransport | None) -> None:
         balance: UserBalance | None = None
+        failure: str | None = None
         try:
             balance = fetch_user_balance(base_url, key, transport)
         except ApiError as error:  # its message is scrubbed of the key
-            log.debug("balance prefetch failed: %s", error)
+            failure = error.message
         except Exception as error:  # anything else: the usual call will say what it is
-            log.debug("balance prefetch failed: %s", type(error).__name__)
-        self._answer.set_result(balance)
+            failure = type(error).__name__
+        self._answer.set_result((balance, failure))
 
 
 def fetch_user_balance(
