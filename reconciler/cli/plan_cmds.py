@@ -124,13 +124,13 @@ def apply(
         raise click.UsageError("a saved plan is applied as it is; plan again to narrow it")
     saved = load_plan(planfile) if planfile is not None else None
     balance = None
-    if request.balance_check and (auto_approve or saved is not None):
+    pays = saved is None or any(change.action.paid for change in saved.changes)
+    if request.balance_check and pays and (auto_approve or saved is not None):
         # Nobody will be asked to approve: ask for the balance now, on a thread, while the
         # rest of the start-up (imports, lock, plan) runs. See reconciler.api.prefetch.
         from reconciler.api.prefetch import BalancePrefetch
 
-        if saved is None or any(change.action.paid for change in saved.changes):
-            balance = BalancePrefetch.start(settings.api_url, key)
+        balance = BalancePrefetch.start(settings.api_url, key)
     from reconciler.cli.output import observing, print_result
 
     app = obj.app
