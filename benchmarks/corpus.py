@@ -28,7 +28,19 @@ def _prompt(rng: random.Random, length: int = 300) -> str:
     return " ".join(words).capitalize() + "."
 
 
-def write_project(root: Path, videos: int, files: int, *, seed: int = 9) -> Path:
+# The issue's reference corpus is "about 9 MB" for 10,000 videos; ours is ~4.9 MB. With
+# ``reference=True`` each video also gets a longer description, more labels, an explicit
+# duration and a comment line: ~8.2 MB, the same videos and fingerprints otherwise.
+_LONG_DESCRIPTION = (
+    ", for the autumn launch campaign across web, social and in-store screens; reviewed by"
+    " the brand team, approved for the regional cut, keep the grading consistent"
+)
+_MORE_LABELS = ", owner: studio-team-a, locale: en-gb, brief: br-2026-0042, review: approved"
+
+
+def write_project(
+    root: Path, videos: int, files: int, *, seed: int = 9, reference: bool = False
+) -> Path:
     """Write ``reconciler.yaml`` and ``specs/`` under ``root``; return the specs dir."""
     rng = random.Random(seed)
     specs = root / "specs"
@@ -58,10 +70,15 @@ def write_project(root: Path, videos: int, files: int, *, seed: int = 9) -> Path
             lines.append("    prompt: >-")
             lines.append(f"      {_prompt(rng)}")
             lines.append(f'    ratio: "{rng.choice(RATIOS)}"')
-            lines.append(f"    description: Benchmark clip {v} of file {index}, generated")
-            lines.append(
-                f"    labels: {{campaign: bench-{index % 7}, channel: web, batch: b{v % 11}}}"
-            )
+            description = f"Benchmark clip {v} of file {index}, generated"
+            labels = f"campaign: bench-{index % 7}, channel: web, batch: b{v % 11}"
+            if reference:
+                description += _LONG_DESCRIPTION
+                labels += _MORE_LABELS + ", tier: gold"
+                lines.append("    duration: 5")
+                lines.append("    # reviewed: 2026-11-20, brand team; alt copy kept in the brief")
+            lines.append(f"    description: {description}")
+            lines.append(f"    labels: {{{labels}}}")
         (specs / f"file-{index:03d}.yaml").write_text("\n".join(lines) + "\n")
     return specs
 
