@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -22,23 +21,13 @@ from reconciler.api import ApiKey
 from reconciler.api.prefetch import BalancePrefetch
 from reconciler.app import ApplyRequest, Reconciler
 from reconciler.app.settings import Flags, resolve
-from reconciler.emulator.config import EmulatorConfig
-from reconciler.emulator.server import RunningEmulator, start_background
+from reconciler.emulator.server import RunningEmulator
 from reconciler.errors import PlanError
 from reconciler.executor import Event, Observer
 from reconciler.plan import Plan
 from tests.e2e.harness import free_port
 
 KEY = "sk-emulator-key"
-
-
-@pytest.fixture
-def emu(tmp_path: Path) -> Iterator[RunningEmulator]:
-    running = start_background(EmulatorConfig(data_path=tmp_path / "emu" / "state.db", seed=3))
-    try:
-        yield running
-    finally:
-        running.stop()
 
 
 def project(root: Path, emu: RunningEmulator) -> Reconciler:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -19,8 +18,7 @@ from reconciler.api.retry import RetryPolicy
 from reconciler.app import Reconciler
 from reconciler.app.facade import PlanRequest
 from reconciler.app.settings import Flags, resolve
-from reconciler.emulator.config import EmulatorConfig
-from reconciler.emulator.server import RunningEmulator, start_background
+from reconciler.emulator.server import RunningEmulator
 from reconciler.executor import ApplyOptions, ApplyResult, Event, EventKind, Executor
 from reconciler.executor.ratelimit import RateCap, TokenBucket
 from reconciler.plan import Plan
@@ -28,15 +26,6 @@ from reconciler.store import StateStore
 
 KEY = "sk-emulator-key"
 FAST = RetryPolicy(max_attempts=8, base_delay=0.01, max_delay=0.05, max_total=10.0)
-
-
-@pytest.fixture
-def emu(tmp_path: Path) -> Iterator[RunningEmulator]:
-    running = start_background(EmulatorConfig(data_path=tmp_path / "emu" / "state.db", seed=3))
-    try:
-        yield running
-    finally:
-        running.stop()
 
 
 def knobs(emu: RunningEmulator, **values: object) -> None:
