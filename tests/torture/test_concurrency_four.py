@@ -28,7 +28,7 @@ def test_four_applies_one_writer_clear_losers_no_duplicates(
     work = tmp_path / "round"
     work.mkdir()
     outcome = run_round(work, emulator, state_url)
-    assert not outcome.problems, outcome.problems
+    assert not outcome.problems, "\n".join(outcome.problems)  # whole: the reason is mid-text
     assert outcome.writers == 1
     assert outcome.losers_clear + outcome.late_noops == APPLIES - 1
     assert outcome.plan_during_apply_ok and outcome.force_unlock_refused
