@@ -145,8 +145,9 @@ class Reconciler:
         against what the first one left, and never shows its in-flight creates as uncertain.
         ``review`` shows the plan and returns the observer to report progress to, or None
         to stop there (nothing to do, or not approved). ``balance``, a prefetch started
-        before the lock was taken, answers the balance check unless another apply of this
-        state ran since it started (``_fresh``); then the balance is asked for again.
+        before the lock was taken, answers the balance check unless it is over a minute old
+        or another apply of this state ran since it started (``_fresh``); then the balance
+        is asked for again.
         """
         self.settings.require_api_key()
         with (
@@ -366,18 +367,21 @@ async def _check_balance(
 # How far apart the clocks of two machines sharing a state may be: runs.finished_at is
 # written by the clock of the machine that ran the apply.
 CLOCK_SKEW = timedelta(minutes=1)
+# A prefetch saves a round trip at start-up; one older than this (a long wait for the
+# lock, a very large plan) is read again rather than trusted.
+PREFETCH_MAX_AGE = timedelta(minutes=1)
 
 
 def _fresh(
     prefetch: BalancePrefetch | None, store: StateStore, run_id: int
 ) -> BalancePrefetch | None:
-    """``prefetch``, unless another apply of this state may have spent since it started.
+    """``prefetch``, unless it is old or another apply of this state may have spent since.
 
     The prefetch starts before the lock is taken: an apply that held the lock then may
     have created tasks after the balance was read. This run holds the lock now, so every
     other apply has finished (or died) by the time this is asked.
     """
-    if prefetch is None:
+    if prefetch is None or datetime.now(UTC) - prefetch.started_at > PREFETCH_MAX_AGE:
         return None
     if store.apply_ran_since(prefetch.started_at - CLOCK_SKEW, other_than=run_id):
         return None

@@ -1,7 +1,8 @@
 """Apply's balance check with a prefetched balance, against the in-process emulator.
 
-The prefetch reads the balance before the lock is taken. It answers the check unless
-another apply of the same state ran since it started; then the balance is read again.
+The prefetch reads the balance before the lock is taken. It answers the check unless it
+is over a minute old or another apply of the same state ran since it started; then the
+balance is read again.
 The emulator's balance is lowered after the prefetch read it, so which answer the check
 used shows in what the apply does: a check with the prefetched (full) balance lets the
 creates go (and the emulator refuses them: the account is empty); a check that read the
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -84,6 +86,16 @@ def test_a_prefetch_older_than_another_apply_is_read_again(
     prefetch = read_balance(emu.url)
     with app.open_store(upgrade=True) as store:  # another apply ran (and spent) meanwhile
         store.finish_run(store.begin_run("apply", git_commit=None), "ok")
+    empty_the_account(emu)
+    with pytest.raises(PlanError, match="does not cover the plan's estimated cost"):
+        app.apply(ApplyRequest(wait=False), approve, balance=prefetch)
+    assert creates(emu) == 0
+
+
+def test_a_prefetch_over_a_minute_old_is_read_again(tmp_path: Path, emu: RunningEmulator) -> None:
+    app = project(tmp_path, emu)
+    prefetch = read_balance(emu.url)
+    prefetch.started_at -= timedelta(minutes=2)  # a long wait for the lock, say
     empty_the_account(emu)
     with pytest.raises(PlanError, match="does not cover the plan's estimated cost"):
         app.apply(ApplyRequest(wait=False), approve, balance=prefetch)
