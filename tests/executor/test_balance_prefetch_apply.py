@@ -16,7 +16,6 @@ import contextlib
 from datetime import timedelta
 from pathlib import Path
 
-import httpx
 import pytest
 
 from reconciler.api import ApiKey
@@ -28,15 +27,11 @@ from reconciler.errors import PlanError
 from reconciler.executor import Event, Observer
 from reconciler.plan import Plan
 from tests.e2e.harness import free_port
-
-KEY = "sk-emulator-key"
+from tests.executor.emulated import KEY, emulator_stats, knobs, write_specs
 
 
 def project(root: Path, emu: RunningEmulator) -> Reconciler:
-    lines = ["defaults:", "  model: seedance2.0-mini", "  duration: 5", "videos:"]
-    lines += [f"  v{n}:\n    prompt: Take {n} of a kite over the dunes." for n in range(2)]
-    (root / "specs").mkdir(parents=True)
-    (root / "specs" / "videos.yaml").write_text("\n".join(lines) + "\n")
+    write_specs(root, 2)
     # A price for the model, so the plan has an estimate to check (2 x 5 s x 1 = 10).
     pricing = "pricing:\n  seedance2.0-mini-720p: {mode: per_second, unit_price: 1}\n"
     (root / "reconciler.yaml").write_text(pricing)
@@ -57,23 +52,14 @@ def read_balance(url: str) -> BalancePrefetch:
     return prefetch
 
 
-def empty_the_account(emu: RunningEmulator) -> None:
-    httpx.post(f"{emu.url}/_emulator/admin", json={"balance": 0}, timeout=5).raise_for_status()
-
-
-def creates(emu: RunningEmulator) -> int:
-    stats = httpx.get(f"{emu.url}/_emulator/stats", timeout=5).json()
-    return int(stats["total_creates"])
-
-
 def refused_after_reading_again(
     app: Reconciler, emu: RunningEmulator, prefetch: BalancePrefetch
 ) -> None:
     """The account is emptied after the prefetch read it: only a new read refuses the plan."""
-    empty_the_account(emu)
+    knobs(emu, balance=0)  # the account is emptied
     with pytest.raises(PlanError, match="does not cover the plan's estimated cost"):
         app.apply(ApplyRequest(wait=False), approve, balance=prefetch)
-    assert creates(emu) == 0
+    assert emulator_stats(emu)["total_creates"] == 0
 
 
 def test_a_prefetch_with_no_apply_since_answers_the_check(
@@ -81,7 +67,7 @@ def test_a_prefetch_with_no_apply_since_answers_the_check(
 ) -> None:
     app = project(tmp_path, emu)
     prefetch = read_balance(emu.url)
-    empty_the_account(emu)
+    knobs(emu, balance=0)  # the account is emptied
     result = app.apply(ApplyRequest(wait=False), approve, balance=prefetch)
     assert result is not None
     # The check passed on the prefetched balance; the API then refused both creates.

@@ -10,7 +10,6 @@ import asyncio
 import time
 from pathlib import Path
 
-import httpx
 import pytest
 
 from reconciler.api import ApiKey, SeedanceClient
@@ -23,26 +22,13 @@ from reconciler.executor import ApplyOptions, ApplyResult, Event, EventKind, Exe
 from reconciler.executor.ratelimit import RateCap, TokenBucket
 from reconciler.plan import Plan
 from reconciler.store import StateStore
+from tests.executor.emulated import KEY, emulator_stats, knobs, write_specs
 
-KEY = "sk-emulator-key"
 FAST = RetryPolicy(max_attempts=8, base_delay=0.01, max_delay=0.05, max_total=10.0)
 
 
-def knobs(emu: RunningEmulator, **values: object) -> None:
-    httpx.post(f"{emu.url}/_emulator/admin", json=values, timeout=5).raise_for_status()
-
-
-def emulator_stats(emu: RunningEmulator) -> dict[str, object]:
-    data: dict[str, object] = httpx.get(f"{emu.url}/_emulator/stats", timeout=5).json()
-    return data
-
-
 def make_plan(root: Path, count: int, text: str | None = None) -> Plan:
-    lines = ["defaults:", "  model: seedance2.0-mini", "  duration: 5", "videos:"]
-    for n in range(count):
-        lines += [f"  v{n}:", f"    prompt: Take {n} of a kite over the dunes."]
-    (root / "specs").mkdir(parents=True)
-    (root / "specs" / "videos.yaml").write_text(text or "\n".join(lines) + "\n")
+    write_specs(root, count, text)
     settings = resolve(Flags(project_dir=str(root)), environ={})
     return Reconciler(settings).plan(PlanRequest())
 
